@@ -7,16 +7,20 @@ point ``[tls] cert``/``key`` at their real certificate.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from OpenSSL import crypto
 from twisted.internet import interfaces
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
-from twisted.internet.protocol import Factory
 from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -30,22 +34,35 @@ SELF_SIGNED_BITS = 2048
 
 def make_self_signed(hostname: str) -> tuple[bytes, bytes]:
     """A PEM (certificate, key) pair for ``hostname``, with it as CN and subjectAltName."""
-    key = crypto.PKey()
-    key.generate_key(crypto.TYPE_RSA, SELF_SIGNED_BITS)
-    cert = crypto.X509()
-    cert.set_version(2)
-    cert.get_subject().CN = hostname
-    cert.set_serial_number(int.from_bytes(os.urandom(16), "big") >> 1)
-    cert.gmtime_adj_notBefore(-3600)
-    cert.gmtime_adj_notAfter(SELF_SIGNED_DAYS * 24 * 3600)
-    cert.set_issuer(cert.get_subject())
-    cert.set_pubkey(key)
-    san = f"DNS:{hostname}, DNS:localhost, IP:127.0.0.1, IP:::1".encode()
-    cert.add_extensions([crypto.X509Extension(b"subjectAltName", False, san)])
-    cert.sign(key, "sha256")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=SELF_SIGNED_BITS)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.UTC)
+    san = x509.SubjectAlternativeName(
+        [
+            x509.DNSName(hostname),
+            x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.IPAddress(ipaddress.ip_address("::1")),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=SELF_SIGNED_DAYS))
+        .add_extension(san, critical=False)
+        .sign(key, hashes.SHA256())
+    )
     return (
-        crypto.dump_certificate(crypto.FILETYPE_PEM, cert),
-        crypto.dump_privatekey(crypto.FILETYPE_PEM, key),
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ),
     )
 
 
@@ -98,7 +115,7 @@ def server_options(config: Config) -> CertificateOptions:
     return load_options(cert, key)
 
 
-def wrap_implicit(factory: Factory, options: CertificateOptions) -> TLSMemoryBIOFactory:
+def wrap_implicit(factory: Any, options: Any) -> TLSMemoryBIOFactory:
     """A factory whose connections speak TLS from the first byte (993, 995, 465)."""
     return TLSMemoryBIOFactory(options, False, factory)
 

@@ -1,0 +1,5 @@
+import sys
+
+from maa.cli import main
+
+sys.exit(main())

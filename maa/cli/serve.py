@@ -1,0 +1,75 @@
+"""``maa serve``: run every configured listener until SIGTERM or SIGINT; SIGHUP rereads users."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from maa.cli.common import add_config_option, load
+from maa.log import service_log, setup_logging
+
+log = service_log("master")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("serve", help="run the mail servers (foreground)")
+    add_config_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load(args)
+    setup_logging(config.server.log_file)
+
+    from twisted.internet import reactor
+
+    from maa.service import THREAD_POOL_SIZE, build_context, build_service, drop_privileges
+
+    r: Any = reactor
+    r.suggestThreadPoolSize(THREAD_POOL_SIZE)
+    ctx = build_context(config, reactor)
+    top = build_service(ctx)
+    pid_file = Path(config.server.pid_file)
+
+    def reload_users(signum: int, frame: Any) -> None:
+        r.callFromThread(_reload, ctx)
+
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            top.privilegedStartService()
+            if os.geteuid() == 0 and config.server.user:
+                drop_privileges(config.server.user, Path(config.server.data_dir))
+            top.startService()
+        except Exception as e:
+            log.error(None, f"fatal: {e}")
+            failed.append(e)
+            r.stop()
+            return
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{os.getpid()}\n")
+        signal.signal(signal.SIGHUP, reload_users)
+        log.info(None, f"maa starting up (config {config.path})")
+
+    def stop() -> Any:
+        log.info(None, "maa shutting down")
+        try:
+            if pid_file.read_text().strip() == str(os.getpid()):
+                pid_file.unlink()
+        except OSError:
+            pass
+        return top.stopService()
+
+    r.callWhenRunning(start)
+    r.addSystemEventTrigger("before", "shutdown", stop)
+    r.run()
+    return 1 if failed else 0
+
+
+def _reload(ctx: Any) -> None:
+    changed = ctx.userdb.reload_if_changed()
+    log.info(None, "SIGHUP: users file reread" + ("" if changed else " (unchanged)"))
