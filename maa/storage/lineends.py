@@ -1,0 +1,126 @@
+"""Line-end conversion between the CRLF form every protocol sees and LF files on disk.
+
+Maildir files are written with LF line ends, like Postfix, Dovecot and mutt write them. The
+rules are Dovecot's, so a file round trips byte-exact through either server:
+
+- on save every CRLF becomes LF; a lone CR (not followed by LF) is kept;
+- on read every LF not preceded by CR becomes CRLF.
+
+Both directions stream in chunks; a CR at the end of one chunk is carried to the next.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+# Bytes read from a source per step: big enough that per-chunk overhead vanishes for a 20 MB
+# message, small enough that the memory used by a save or a read stays flat.
+CHUNK_SIZE = 256 * 1024
+
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def chunks_of(source: bytes | BinaryIO) -> Iterator[bytes]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        for start in range(0, len(data), CHUNK_SIZE):
+            yield data[start : start + CHUNK_SIZE]
+        return
+    while chunk := source.read(CHUNK_SIZE):
+        yield chunk
+
+
+def crlf_to_lf(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Stream ``chunks`` with every CRLF replaced by LF."""
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        if data.endswith(b"\r"):
+            data, carry = data[:-1], b"\r"
+        else:
+            carry = b""
+        if data:
+            yield data.replace(b"\r\n", b"\n")
+    if carry:
+        yield carry
+
+
+class LfToCrlf:
+    """Incremental LF -> CRLF converter that also counts the bytes it produces."""
+
+    def __init__(self) -> None:
+        self._last = b""
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not chunk:
+            return b""
+        out = _BARE_LF.sub(b"\r\n", chunk)
+        if chunk[:1] == b"\n" and self._last == b"\r":
+            out = out[1:]  # the CR is the last byte of the previous chunk
+        self._last = chunk[-1:]
+        self.size += len(out)
+        return out
+
+
+def crlf_size(lf_chunks: Iterator[bytes]) -> int:
+    converter = LfToCrlf()
+    for chunk in lf_chunks:
+        converter.feed(chunk)
+    return converter.size
+
+
+def normalize(data: bytes) -> bytes:
+    """The CRLF form a message takes after a save and a read (what every driver presents)."""
+    return _BARE_LF.sub(b"\r\n", data.replace(b"\r\n", b"\n"))
+
+
+class CrlfReader(io.RawIOBase):
+    """A readable stream of the CRLF form of an LF file (closes the file when closed)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self._raw = raw
+        self._converter = LfToCrlf()
+        self._pending = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending and not self._eof:
+            chunk = self._raw.read(CHUNK_SIZE)
+            if not chunk:
+                self._eof = True
+            else:
+                self._pending = self._converter.feed(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def open_crlf(raw: BinaryIO) -> BinaryIO:
+    return io.BufferedReader(CrlfReader(raw), CHUNK_SIZE)
+
+
+def read_range(stream: BinaryIO, offset: int, length: int | None) -> bytes:
+    """Bytes ``offset`` .. ``offset + length`` of ``stream``, skipping forward in chunks."""
+    remaining = offset
+    while remaining > 0:
+        skipped = stream.read(min(remaining, CHUNK_SIZE))
+        if not skipped:
+            return b""
+        remaining -= len(skipped)
+    if length is None:
+        return stream.read()
+    return stream.read(length)
