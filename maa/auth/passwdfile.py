@@ -1,0 +1,371 @@
+"""Dovecot's passwd-file: the users file serving both as passdb and userdb.
+
+One user a line, ``user:{SCHEME}hash:uid:gid:gecos:home:shell:extra_fields``; trailing fields
+may be left out, ``#`` starts a comment line. ``user`` is bare (``carol``) or
+``name@domain``; domains match case-insensitively and are lower-cased in paths. Extra fields
+are space-separated ``key=value`` (or bare ``key``); those named ``userdb_*`` are userdb
+fields (``userdb_mail``, ``userdb_uid``, ``userdb_gid``, ``userdb_home`` override the line's
+own), the rest belong to the passdb and are kept but not acted on.
+
+A bad line is logged with file and line number and skipped; every other user keeps working.
+The file is re-read when its inode, size or mtime changes, checked by one ``stat`` at every
+lookup, so an admin's edit is live at once without a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import grp
+import os
+import pwd
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maa.auth.model import MailUser
+from maa.auth.schemes import UnknownSchemeError, parse_stored, verify_password
+from maa.auth.variables import VariableError, expand, fixed_prefix
+from maa.log import service_log
+
+log = service_log("auth")
+
+# Fields of a line, in order; the last one (extra fields) may itself contain ':'.
+FIELD_COUNT = 8
+# Characters no user or domain name may hold: path separators, NUL and the other controls,
+# and the separators of this file's own syntax.
+_FORBIDDEN = frozenset("/\\:\0\n\r\t ") | frozenset(chr(c) for c in range(32)) | {"\x7f"}
+# Userdb fields a line's extra fields may override.
+_OVERRIDES = ("mail", "uid", "gid", "home")
+
+
+class LineError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    path: Path
+    lineno: int
+    reason: str
+    # False when the user is kept (as a userdb entry) but cannot log in.
+    skipped: bool = True
+
+    def __str__(self) -> str:
+        outcome = "line skipped" if self.skipped else "login disabled"
+        return f"{self.path}:{self.lineno}: {self.reason} ({outcome})"
+
+
+@dataclass(frozen=True)
+class PasswdEntry:
+    """One parsed line: the user, the stored password (``""`` when none) and the passdb's
+    extra fields."""
+
+    lineno: int
+    user: MailUser
+    password: str
+    passdb_extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_name_part(part: str, what: str) -> None:
+    """Refuse a user or domain name that could leave the mail root or break the file."""
+    if not part:
+        raise LineError(f"empty {what}")
+    if part.startswith("."):
+        raise LineError(f"{what} {part!r} starts with a dot")
+    bad = sorted(set(part) & _FORBIDDEN)
+    if bad:
+        raise LineError(f"{what} {part!r} contains {bad[0]!r}")
+    try:
+        part.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LineError(f"{what} {part!r} is not UTF-8") from None
+
+
+def split_login(login: str) -> tuple[str, str]:
+    """``name@domain`` -> (name, domain); bare names have domain ``""``."""
+    name, at, domain = login.rpartition("@")
+    if not at:
+        return login, ""
+    return name, domain
+
+
+def check_login(login: str) -> tuple[str, str]:
+    """Split and validate a login from the users file or the admin's command line."""
+    name, domain = split_login(login)
+    if "@" in login and not domain:
+        raise LineError(f"empty domain in {login!r}")
+    check_name_part(name, "user name")
+    if "@" in name:
+        raise LineError(f"user name {name!r} contains '@'")
+    if domain:
+        check_name_part(domain, "domain")
+    return name, domain
+
+
+def _parse_id(value: str, what: str) -> int | None:
+    if not value:
+        return None
+    if value.isdigit():
+        number = int(value)
+    else:
+        try:
+            number = pwd.getpwnam(value).pw_uid if what == "uid" else grp.getgrnam(value).gr_gid
+        except KeyError:
+            raise LineError(f"unknown {what} {value!r}") from None
+    if number == 0:
+        raise LineError(f"{what} 0 (root) is not allowed")
+    return number
+
+
+def _parse_extra(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    userdb: dict[str, str] = {}
+    passdb: dict[str, str] = {}
+    for item in text.split():
+        key, _, value = item.partition("=")
+        if not key:
+            raise LineError(f"extra field {item!r} has no name")
+        if key.startswith("userdb_"):
+            userdb[key.removeprefix("userdb_")] = value
+        else:
+            passdb[key] = value
+    return userdb, passdb
+
+
+def _location_root(location: str) -> tuple[str, str]:
+    """(driver, directory under which every expanded path must stay)."""
+    driver, _, rest = location.partition(":")
+    path = rest.split(":", 1)[0]
+    prefix = fixed_prefix(path)
+    root = prefix if prefix.endswith("/") else os.path.dirname(prefix)
+    return driver, os.path.normpath(root) if root else ""
+
+
+def _normalise_location(location: str) -> str:
+    """``driver:path[:options]`` with the path made absolute and normalised."""
+    driver, sep, rest = location.partition(":")
+    if not sep or not driver:
+        raise LineError(f"mail location {location!r} is not DRIVER:PATH")
+    path, colon, options = rest.partition(":")
+    if not os.path.isabs(path):
+        raise LineError(f"mail location {location!r} is not an absolute path")
+    return f"{driver}:{os.path.normpath(path)}{colon}{options}"
+
+
+def _under(path: str, root: str) -> bool:
+    return root == "/" or path == root or path.startswith(root + "/")
+
+
+def parse_line(line: str, lineno: int, mail_location_base: str) -> PasswdEntry:
+    """One non-comment line; raises LineError saying what is wrong with it."""
+    fields = line.split(":", FIELD_COUNT - 1)
+    fields += [""] * (FIELD_COUNT - len(fields))
+    login, password, uid_text, gid_text, _gecos, home_field, _shell, extra_text = fields
+    username, domain = check_login(login)
+    domain = domain.lower()
+    userdb, passdb = _parse_extra(extra_text)
+    uid = _parse_id(userdb.get("uid", uid_text), "uid")
+    gid = _parse_id(userdb.get("gid", gid_text), "gid")
+    values = {"user": f"{username}@{domain}" if domain else username}
+    values |= {"username": username, "domain": domain, "home": ""}
+    try:
+        home = expand(userdb.get("home", home_field), values) or None
+        if home is not None:
+            if not os.path.isabs(home):
+                raise LineError(f"home {home!r} is not an absolute path")
+            home = os.path.normpath(home)
+            values["home"] = home
+        if "mail" in userdb:
+            # The admin's own location for this user: it may point anywhere.
+            template = userdb["mail"]
+            driver, _, rest = template.partition(":")
+            if rest.startswith("~/") or rest == "~":
+                if home is None:
+                    raise LineError("userdb_mail uses '~' but the user has no home")
+                template = f"{driver}:{home}{rest[1:]}"
+            mail_location = _normalise_location(expand(template, values))
+        else:
+            mail_location = _normalise_location(expand(mail_location_base, values))
+            _driver, root = _location_root(mail_location_base)
+            path = mail_location.partition(":")[2].split(":", 1)[0]
+            if root and not _under(path, root):
+                raise LineError(f"mail location {mail_location!r} escapes {root!r}")
+    except VariableError as e:
+        raise LineError(str(e)) from None
+    extra = {k: v for k, v in userdb.items() if k not in _OVERRIDES}
+    user = MailUser(
+        login=login,
+        username=username,
+        domain=domain,
+        uid=uid,
+        gid=gid,
+        home=home,
+        mail_location=mail_location,
+        extra=extra,
+    )
+    return PasswdEntry(lineno, user, password, passdb)
+
+
+def _location_path(user: MailUser) -> str:
+    return user.mail_location.partition(":")[2].split(":", 1)[0]
+
+
+@dataclass
+class _Snapshot:
+    entries: dict[tuple[str, str], PasswdEntry]
+    problems: list[LineProblem]
+
+
+def parse_text(text: str, path: Path, mail_location_base: str) -> _Snapshot:
+    entries: dict[tuple[str, str], PasswdEntry] = {}
+    problems: list[LineProblem] = []
+    for lineno, raw_line in enumerate(text.splitlines(), 1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            entry = parse_line(line, lineno, mail_location_base)
+        except LineError as e:
+            problems.append(LineProblem(path, lineno, str(e)))
+            continue
+        if entry.password:
+            try:
+                parse_stored(entry.password)
+            except UnknownSchemeError as e:
+                # Still a userdb entry (mail keeps being delivered), but no login.
+                problems.append(LineProblem(path, lineno, str(e), skipped=False))
+                entry = dataclasses.replace(entry, password="")
+        key = (entry.user.username, entry.user.domain)
+        if key in entries:
+            first = entries[key].lineno
+            problems.append(
+                LineProblem(path, lineno, f"user {entry.user.login!r} already on line {first}")
+            )
+            continue
+        entries[key] = entry
+    _drop_nested_locations(entries, problems, path)
+    return _Snapshot(entries, problems)
+
+
+def _drop_nested_locations(
+    entries: dict[tuple[str, str], PasswdEntry], problems: list[LineProblem], path: Path
+) -> None:
+    """A bare user named like a domain (``example.test``) would get the folder holding that
+    domain's mailboxes: refuse any user whose mail lies inside or around another user's."""
+    owners: dict[str, list[tuple[str, str]]] = {}
+    for key, entry in entries.items():
+        owners.setdefault(_location_path(entry.user), []).append(key)
+    refused: set[tuple[str, str]] = set()
+    for location, keys in owners.items():
+        parent = os.path.dirname(location)
+        while parent and parent != os.path.dirname(parent):
+            if parent in owners:
+                refused.update(keys, owners[parent])
+            parent = os.path.dirname(parent)
+    for key in sorted(refused, key=lambda k: entries[k].lineno):
+        entry = entries.pop(key)
+        problems.append(
+            LineProblem(
+                path,
+                entry.lineno,
+                f"mail location of {entry.user.login!r} overlaps another user's",
+            )
+        )
+    problems.sort(key=lambda p: p.lineno)
+
+
+class PasswdFile:
+    """A users file as ``UserDB`` and password checker, re-read whenever it changes."""
+
+    def __init__(
+        self, path: Path, mail_location_base: str, *, default_realm: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.mail_location_base = mail_location_base
+        self.default_realm = default_realm.lower() if default_realm else None
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int, int] | None = None
+        self._snapshot = _Snapshot({}, [])
+        self.reload_if_changed()
+
+    @property
+    def problems(self) -> list[LineProblem]:
+        """The bad lines of the last read."""
+        return list(self._snapshot.problems)
+
+    def _stat(self) -> tuple[int, int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the file if it changed since the last read; True when it did."""
+        stamp = self._stat()
+        if stamp == self._stamp and self._stamp is not None:
+            return False
+        with self._lock:
+            stamp = self._stat()
+            if stamp == self._stamp and self._stamp is not None:
+                return False
+            try:
+                text = self.path.read_text(encoding="utf-8", errors="surrogateescape")
+            except FileNotFoundError:
+                if self._stamp is not None or not self._snapshot.entries:
+                    log.error(None, f"passwd-file {self.path}: no such file: no users")
+                self._stamp = None
+                self._snapshot = _Snapshot({}, [])
+                return True
+            snapshot = parse_text(text, self.path, self.mail_location_base)
+            for problem in snapshot.problems:
+                log.warning(None, f"passwd-file {problem}")
+            self._snapshot = snapshot
+            self._stamp = stamp
+            return True
+
+    def find(self, name: str) -> PasswdEntry | None:
+        """The entry for a login or address: exact name first, then lower-cased like
+        Dovecot's default ``auth_username_format = %Lu``, then with the default realm."""
+        self.reload_if_changed()
+        entries = self._snapshot.entries
+        username, domain = split_login(name)
+        domain = domain.lower()
+        candidates = [(username, domain), (username.lower(), domain)]
+        if not domain and self.default_realm:
+            candidates += [(username, self.default_realm), (username.lower(), self.default_realm)]
+        for key in candidates:
+            entry = entries.get(key)
+            if entry is not None:
+                return entry
+        return None
+
+    def lookup(self, name: str) -> MailUser | None:
+        entry = self.find(name)
+        return entry.user if entry is not None else None
+
+    def users(self) -> list[MailUser]:
+        self.reload_if_changed()
+        entries = sorted(self._snapshot.entries.values(), key=lambda e: e.lineno)
+        return [e.user for e in entries]
+
+    def domains(self) -> frozenset[str]:
+        self.reload_if_changed()
+        return frozenset(domain for _name, domain in self._snapshot.entries if domain)
+
+    def check_password(self, entry: PasswdEntry, password: str | bytes) -> bool:
+        """Whether ``password`` is the entry's; blocking (the scheme may be slow on purpose)."""
+        if not entry.password:
+            return False
+        try:
+            return verify_password(entry.password, password, user=entry.user.address)
+        except UnknownSchemeError as e:  # refused at parse time; kept for safety
+            log.error(None, f"passwd-file {self.path}:{entry.lineno}: {e}")
+            return False
+
+    def verify(self, name: str, password: str | bytes) -> MailUser | None:
+        """The user when ``password`` is right, else None. Blocking."""
+        entry = self.find(name)
+        if entry is None or not self.check_password(entry, password):
+            return None
+        return entry.user
