@@ -1,0 +1,249 @@
+"""Outbound SMTP: hand a queued message to the next hop (Postfix's smtp(8) client).
+
+Built on the standard library's ``smtplib``, run in a worker thread: it already speaks EHLO,
+STARTTLS and AUTH PLAIN/LOGIN correctly, which is all a relay client needs. What it lacks is
+done here: per-recipient results (``sendmail()`` raises as soon as one recipient is refused
+and would keep the whole message in memory), so MAIL/RCPT/DATA are issued one by one and the
+content is streamed from the queue file with dot-stuffing.
+
+STARTTLS is used whenever the server offers it, without verifying the certificate, like
+Postfix's ``smtp_tls_security_level = may``. Replies map to per-recipient outcomes: 2xx sent,
+4xx or a connection failure deferred, 5xx bounced.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import dns.exception
+import dns.resolver
+
+from maa.queue.transport import NextHop
+
+Outcome = Literal["sent", "deferred", "bounced"]
+
+# Postfix waits 300 s for most replies (smtp_*_timeout); a queue worker thread may wait as long.
+REPLY_TIMEOUT = 300.0
+# Content is sent in blocks of this size (the dot-stuffed lines of the queue file).
+SEND_BLOCK = 65536
+
+_STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+@dataclass(frozen=True)
+class Result:
+    address: str
+    outcome: Outcome
+    reply: str
+    dsn_status: str
+    relay: str  # "host[ip]:port", or "none"
+
+
+class DnsFailure(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def outcome_for(code: int) -> Outcome:
+    if 200 <= code < 300:
+        return "sent"
+    if 500 <= code < 600:
+        return "bounced"
+    return "deferred"
+
+
+def dsn_status(code: int, text: str) -> str:
+    m = _STATUS.match(text)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}.{m.group(3)}"
+    return {2: "2.0.0", 5: "5.0.0"}.get(code // 100, "4.0.0")
+
+
+def format_reply(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def mx_hosts(nexthop: NextHop) -> list[str]:
+    """The hosts to try for a next hop, best first."""
+    if not nexthop.mx_lookup:
+        return [nexthop.host]
+    try:
+        answer = dns.resolver.resolve(nexthop.host, "MX")
+    except dns.resolver.NXDOMAIN as e:
+        raise DnsFailure(f"Host or domain name not found: {nexthop.host}", permanent=True) from e
+    except dns.resolver.NoAnswer:
+        return [nexthop.host]  # RFC 5321 5.1: no MX, use the domain's address
+    except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
+        raise DnsFailure(
+            f"Host or domain name lookup failed for {nexthop.host}: {e}", permanent=False
+        ) from e
+    records = sorted(answer, key=lambda r: r.preference)
+    hosts = [str(r.exchange).rstrip(".") for r in records]
+    if hosts == [""]:  # RFC 7505 null MX: the domain accepts no mail
+        raise DnsFailure(f"Domain {nexthop.host} does not accept mail (null MX)", permanent=True)
+    return [h for h in hosts if h]
+
+
+def _unverified_tls() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _stuffed_blocks(path: Path) -> Iterable[bytes]:
+    """The content of a queue file dot-stuffed (RFC 5321 4.5.2), in blocks."""
+    block = bytearray()
+    with path.open("rb") as f:
+        for line in f:
+            if line.startswith(b"."):
+                block += b"."
+            block += line
+            if len(block) >= SEND_BLOCK:
+                yield bytes(block)
+                block.clear()
+    if block and not block.endswith(b"\r\n"):
+        block += b"\r\n"
+    if block:
+        yield bytes(block)
+
+
+@dataclass(frozen=True)
+class Message:
+    sender: str
+    recipients: tuple[str, ...]
+    content: Path
+    size: int
+    ret: str | None = None
+    envid: str | None = None
+
+
+class SmtpClient:
+    def __init__(
+        self,
+        helo: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        timeout: float = REPLY_TIMEOUT,
+    ) -> None:
+        self.helo = helo
+        self.auth = auth
+        self.timeout = timeout
+
+    def send(self, nexthop: NextHop, message: Message) -> list[Result]:
+        """Try each host of ``nexthop`` in turn until one takes the transaction."""
+        try:
+            hosts = mx_hosts(nexthop)
+        except DnsFailure as e:
+            outcome: Outcome = "bounced" if e.permanent else "deferred"
+            status = "5.4.4" if e.permanent else "4.4.3"
+            return [Result(a, outcome, str(e), status, "none") for a in message.recipients]
+        last_error = "no mail hosts"
+        for host in hosts:
+            try:
+                return self._send_to(host, nexthop.port, message)
+            except _TryNextHost as e:
+                last_error = str(e)
+        return [Result(a, "deferred", last_error, "4.4.1", "none") for a in message.recipients]
+
+    def _send_to(self, host: str, port: int, message: Message) -> list[Result]:
+        try:
+            smtp = smtplib.SMTP(timeout=self.timeout, local_hostname=self.helo)
+            smtp.connect(host, port)
+        except (OSError, smtplib.SMTPException) as e:
+            raise _TryNextHost(f"connect to {host}[{host}]:{port}: {_reason(e)}") from e
+        try:
+            peer = smtp.sock.getpeername()[0] if smtp.sock else host
+        except OSError:
+            peer = host
+        relay = f"{host}[{peer}]:{port}"
+        try:
+            return self._transaction(smtp, relay, message)
+        except _TryNextHost:
+            raise
+        except (OSError, smtplib.SMTPException) as e:
+            raise _TryNextHost(f"lost connection with {relay}: {_reason(e)}") from e
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    def _transaction(self, smtp: smtplib.SMTP, relay: str, message: Message) -> list[Result]:
+        code, msg = smtp.ehlo()
+        if code != 250:
+            code, msg = smtp.helo()
+            if code != 250:
+                raise _TryNextHost(f"host {relay} refused to talk to me: {format_reply(code, msg)}")
+        if smtp.has_extn("starttls"):
+            code, msg = smtp.starttls(context=_unverified_tls())
+            smtp.ehlo()
+        if self.auth is not None and smtp.has_extn("auth"):
+            try:
+                smtp.login(*self.auth)
+            except smtplib.SMTPAuthenticationError as e:
+                raise _TryNextHost(
+                    f"SASL authentication failed; server {relay} said: "
+                    f"{format_reply(e.smtp_code, e.smtp_error)}"
+                ) from e
+        options: list[str] = []
+        if smtp.has_extn("size"):
+            options.append(f"SIZE={message.size}")
+        if smtp.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        everything = (message.sender, *message.recipients)
+        if smtp.has_extn("smtputf8") and not all(a.isascii() for a in everything):
+            options.append("SMTPUTF8")
+        code, msg = smtp.mail(message.sender, options)
+        if code != 250:
+            return self._all(message.recipients, code, msg, relay)
+        accepted: list[str] = []
+        results: list[Result] = []
+        for address in message.recipients:
+            code, msg = smtp.rcpt(address)
+            if 200 <= code < 300:
+                accepted.append(address)
+            else:
+                results.append(self._result(address, code, msg, relay))
+        if not accepted:
+            smtp.rset()
+            return results
+        smtp.putcmd("data")
+        code, msg = smtp.getreply()
+        if code != 354:
+            return results + self._all(accepted, code, msg, relay)
+        for block in _stuffed_blocks(message.content):
+            smtp.send(block)
+        smtp.send(b".\r\n")
+        code, msg = smtp.getreply()
+        return results + self._all(accepted, code, msg, relay)
+
+    def _result(self, address: str, code: int, msg: bytes, relay: str) -> Result:
+        reply = format_reply(code, msg)
+        return Result(address, outcome_for(code), reply, dsn_status(code, reply[4:]), relay)
+
+    def _all(self, addresses: Iterable[str], code: int, msg: bytes, relay: str) -> list[Result]:
+        return [self._result(a, code, msg, relay) for a in addresses]
+
+
+class _TryNextHost(Exception):
+    pass
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(e, socket.timeout | TimeoutError):
+        return "Connection timed out"
+    if isinstance(e, smtplib.SMTPServerDisconnected):
+        return "server closed the connection"
+    return str(e) or type(e).__name__
