@@ -1,0 +1,72 @@
+"""A message as RETR and TOP send it: byte-transparent, dot-stuffed, cut after the headers
+and N body lines for TOP, and ended with ``.`` CRLF (RFC 1939 section 3).
+
+It is fed the CRLF form of the message in chunks of any size, so a large message is never
+whole in memory; the only state carried between chunks is whether the next byte starts a
+line (and, for TOP, where in the message we are).
+"""
+
+from __future__ import annotations
+
+TERMINATOR = b".\r\n"
+
+
+class MessageEncoder:
+    """Feed chunks with ``feed``; when it reports ``done`` (TOP has all it wants) or the
+    message ends, ``finish`` returns the closing bytes."""
+
+    def __init__(self, body_lines: int | None = None) -> None:
+        self._at_line_start = True
+        self._body_lines = body_lines  # None for RETR: everything
+        self._in_headers = body_lines is not None
+        self._header_line_empty = True  # the current header line has no content so far
+        self.done = False
+        self.octets = 0  # bytes returned by feed, dot-stuffing included
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self.done or not chunk:
+            return b""
+        if self._body_lines is not None:
+            chunk = self._cut(chunk)
+            if not chunk:
+                return b""
+        out = chunk.replace(b"\n.", b"\n..")
+        if self._at_line_start and chunk[0] == 0x2E:  # "." at the start of a line
+            out = b"." + out
+        self._at_line_start = chunk[-1] == 0x0A
+        self.octets += len(out)
+        return out
+
+    def finish(self) -> bytes:
+        """The bytes that close the multi-line reply: a CRLF if the message did not end with
+        one, then the terminating dot line."""
+        self.done = True
+        return TERMINATOR if self._at_line_start else b"\r\n" + TERMINATOR
+
+    def _cut(self, chunk: bytes) -> bytes:
+        """The part of ``chunk`` TOP sends: headers, the blank line, then N body lines."""
+        end = 0
+        size = len(chunk)
+        while self._in_headers:
+            newline = chunk.find(b"\n", end)
+            if newline < 0:
+                if end < size and chunk[end:] not in (b"\r",):
+                    self._header_line_empty = False
+                return chunk
+            line = chunk[end:newline]
+            if self._header_line_empty and line in (b"", b"\r"):
+                self._in_headers = False  # the blank line ends the headers; it is sent
+            self._header_line_empty = True
+            end = newline + 1
+        remaining = self._body_lines
+        assert remaining is not None
+        while remaining > 0:
+            newline = chunk.find(b"\n", end)
+            if newline < 0:
+                self._body_lines = remaining
+                return chunk
+            remaining -= 1
+            end = newline + 1
+        self._body_lines = 0
+        self.done = True
+        return chunk[:end]
