@@ -1,0 +1,74 @@
+"""Property tests: no input crashes the engine or the parsers, and DATA decoding does not
+depend on how the bytes are split."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from smtp_transcript import Session
+
+from maa.proto.smtp import Dialect
+from maa.proto.smtp.commands import CommandError, parse_command
+from maa.proto.smtp.data import DotDecoder
+
+VERBS = [b"LHLO", b"EHLO", b"HELO", b"MAIL FROM:", b"RCPT TO:", b"DATA", b"BDAT", b"RSET"]
+VERBS += [b"NOOP", b"QUIT", b"VRFY", b"HELP", b"STARTTLS", b"AUTH PLAIN", b"AUTH LOGIN"]
+pieces = st.one_of(
+    st.sampled_from(VERBS),
+    st.sampled_from([b"\r\n", b"\n", b"\r", b".", b"<", b">", b" ", b"=", b"<a@b.c>"]),
+    st.binary(max_size=20),
+    st.builds(lambda n: b"BDAT %d\r\n" % n, st.integers(0, 40)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(pieces, max_size=12).map(b"".join), max_size=8), st.booleans())
+def test_random_input_never_crashes_the_engine(chunks: list[bytes], lmtp: bool) -> None:
+    s = Session(
+        Dialect.LMTP if lmtp else Dialect.SMTP,
+        settings_extra={"auth": True, "plaintext_auth": True, "starttls": True},
+    )
+    for chunk in chunks:
+        out = s.send(chunk)
+        for line in out.split(b"\r\n")[:-1]:
+            assert line[:3].isdigit() and line[3:4] in (b" ", b"-")
+        if s.engine._awaiting_tls:
+            s.engine.tls_started()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_command_parser_only_raises_command_errors(line: str) -> None:
+    try:
+        parse_command(line)
+    except CommandError as e:
+        assert 500 <= e.reply.code < 600
+
+
+body_bytes = st.lists(
+    st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"..", b"\r\n."]), max_size=40
+).map(b"".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body_bytes, st.lists(st.integers(0, 200), max_size=5))
+def test_dot_decoder_is_split_invariant(body: bytes, cuts: list[int]) -> None:
+    data = body + b"\r\n.\r\nREST"
+    whole = DotDecoder()
+    expected, rest = whole.feed(data)
+    assert rest is not None
+    split = DotDecoder()
+    got: list[bytes] = []
+    positions = sorted({min(c, len(data)) for c in cuts})
+    start, tail = 0, None
+    for pos in [*positions, len(data)]:
+        if tail is not None:
+            tail += data[start:pos]
+        else:
+            out, tail = split.feed(data[start:pos])
+            got += out
+        start = pos
+    assert b"".join(got) == b"".join(expected)
+    assert tail == rest
+    content = b"".join(expected)
+    assert content.count(b"\n") == content.count(b"\r\n")  # every line end is CRLF
