@@ -1,0 +1,165 @@
+"""FETCH: build each message's response from the index when possible, parse only when needed.
+
+FLAGS, UID, RFC822.SIZE and INTERNALDATE come from the storage index; ENVELOPE and
+BODYSTRUCTURE from the per-message cache (parsed once, then ``Folder.set_cached``); header
+items read only the header block; ``BODY[]<o.n>`` reads just that byte range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from maa import mail
+from maa.imap.selected import SelectedView
+from maa.proto.imap import response
+from maa.proto.imap.commands import format_date_time
+from maa.proto.imap.fetchattrs import FetchItem, Section
+from maa.storage.interface import SEEN, MessageNotFound
+
+# Items that read or parse the message itself (anything else is answered from the index).
+_CONTENT_ITEMS = frozenset({"RFC822", "RFC822.TEXT"})
+_HEADER_ITEMS = frozenset({"RFC822.HEADER", "ENVELOPE"})
+# Items that mark the message \Seen when fetched (RFC 3501 6.4.5).
+_SEEN_ITEMS = frozenset({"RFC822", "RFC822.TEXT"})
+
+
+def sets_seen(item: FetchItem) -> bool:
+    if isinstance(item, Section):
+        return not item.peek
+    return item in _SEEN_ITEMS
+
+
+@dataclass
+class _Message:
+    """Lazily loaded content of one message during one FETCH."""
+
+    view: SelectedView
+    uid: int
+    _raw: bytes | None = None
+    _header: bytes | None = None
+    _parts: mail.MessageParts | None = field(default=None)
+
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = self.view.folder.read(self.uid)
+        return self._raw
+
+    def header(self) -> bytes:
+        if self._header is None:
+            if self._raw is not None:
+                self._header = mail.header_block(self._raw)
+            else:
+                with self.view.folder.open(self.uid) as stream:
+                    self._header = mail.header_block(stream)
+        return self._header
+
+    def parts(self) -> mail.MessageParts:
+        if self._parts is None:
+            self._parts = mail.MessageParts.parse(self.raw())
+        return self._parts
+
+    def cached(self, name: str) -> bytes:
+        folder = self.view.folder
+        value = folder.get_cached(self.uid, name)
+        if value is None:
+            if name == "envelope":
+                value = mail.envelope(self.header())
+            else:
+                value = mail.bodystructure(self.parts(), extensible=name == "bodystructure")
+            folder.set_cached(self.uid, name, value)
+        return value
+
+
+def _partial(data: bytes, partial: tuple[int, int] | None) -> bytes:
+    if partial is None:
+        return data
+    offset, length = partial
+    return data[offset : offset + length]
+
+
+def _section(message: _Message, section: Section) -> bytes:
+    if not section.part:
+        if section.text is None:
+            if section.partial is not None and message._raw is None:
+                offset, length = section.partial
+                return message.view.folder.read(message.uid, offset, length)
+            return _partial(message.raw(), section.partial)
+        if section.text == "HEADER":
+            return _partial(message.header(), section.partial)
+        if section.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT"):
+            data = mail.header_fields(
+                message.header(), section.fields, exclude=section.text == "HEADER.FIELDS.NOT"
+            )
+            return _partial(data, section.partial)
+    spec = mail.SectionSpec(part=section.part, text=section.text, fields=section.fields)
+    data = mail.section(message.raw(), message.parts(), spec)
+    return _partial(data, section.partial)
+
+
+def _item(message: _Message, item: FetchItem) -> bytes:
+    view, uid = message.view, message.uid
+    if isinstance(item, Section):
+        return item.response_name().encode() + b" " + response.literal(_section(message, item))
+    if item == "UID":
+        return b"UID %d" % uid
+    if item == "FLAGS":
+        return b"FLAGS " + response.flag_list(view.flags_of(uid))
+    if item == "RFC822.SIZE":
+        return b"RFC822.SIZE %d" % view.infos[uid].size
+    if item == "INTERNALDATE":
+        return b'INTERNALDATE "%s"' % format_date_time(view.infos[uid].internal_date).encode()
+    if item == "ENVELOPE":
+        return b"ENVELOPE " + message.cached("envelope")
+    if item == "BODYSTRUCTURE":
+        return b"BODYSTRUCTURE " + message.cached("bodystructure")
+    if item == "BODY":
+        return b"BODY " + message.cached("body")
+    if item == "RFC822":
+        return b"RFC822 " + response.literal(message.raw())
+    if item == "RFC822.HEADER":
+        return b"RFC822.HEADER " + response.literal(message.header())
+    if item == "RFC822.TEXT":
+        raw = message.raw()
+        return b"RFC822.TEXT " + response.literal(raw[len(mail.header_block(raw)) :])
+    raise ValueError(item)
+
+
+def fetch_lines(
+    view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...]
+) -> tuple[list[bytes], bool]:
+    """The untagged FETCH lines, and whether some messages had vanished meanwhile.
+
+    Messages fetched with a non-PEEK body item get \\Seen first (unless the folder was
+    opened read-only), and FLAGS is added to their response so the client learns of it.
+    """
+    to_mark: list[int] = []
+    if not view.readonly and any(sets_seen(i) for i in items):
+        to_mark = [
+            uid for _, uid in pairs if uid in view.infos and SEEN not in view.infos[uid].flags
+        ]
+        if to_mark:
+            changed, _ = view.folder.store_flags(to_mark, [SEEN], "add")
+            view.update(changed)
+    marked = set(to_mark)
+    lines: list[bytes] = []
+    missing = False
+    for seq, uid in pairs:
+        if uid not in view.infos or uid in view.expunged:
+            missing = True
+            continue
+        wanted = items
+        if uid in marked and "FLAGS" not in items:
+            wanted = (*items, "FLAGS")
+        try:
+            parts = list(_items(_Message(view, uid), wanted))
+        except MessageNotFound:
+            missing = True
+            continue
+        lines.append(b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n")
+    return lines, missing
+
+
+def _items(message: _Message, items: tuple[FetchItem, ...]) -> Iterator[bytes]:
+    for item in items:
+        yield _item(message, item)

@@ -1,0 +1,158 @@
+"""One session's view of its selected folder (pymap's ``selected.py``).
+
+Storage knows UIDs only; the view keeps this session's sequence-number to UID map, the flags
+it has told the client, and which messages vanished from storage but were not yet reported.
+``sync`` turns storage changes into untagged EXISTS / EXPUNGE / FETCH lines, holding EXPUNGE
+back when RFC 3501 7.4.1 forbids it (during FETCH, STORE and SEARCH by sequence number).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+
+from maa.proto.imap import response
+from maa.proto.imap.sequence import SequenceSet
+from maa.storage.interface import Folder, MessageInfo
+
+SYSTEM_FLAGS_LINE = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+class SelectedView:
+    def __init__(self, folder: Folder, *, readonly: bool, on_change: Callable[[], None]) -> None:
+        self.folder = folder
+        self.readonly = readonly
+        status = folder.status()
+        infos = folder.messages()
+        self.uids: list[int] = [i.uid for i in infos]
+        self.infos: dict[int, MessageInfo] = {i.uid: i for i in infos}
+        # EXAMINE must not take \Recent away from a session that will SELECT later.
+        self.recent: set[int] = set() if readonly else set(folder.claim_recent())
+        self.expunged: set[int] = set()  # gone from storage, EXPUNGE not yet sent
+        self.uidvalidity = status.uidvalidity
+        self.uidnext = status.uidnext
+        self._seen_modseq = status.highestmodseq
+        self._seen_count = status.messages
+        self.keywords: set[str] = {f for i in infos for f in i.flags if not f.startswith("\\")}
+        self._dirty = False
+        self._unwatch = folder.watch(on_change)
+
+    def close(self) -> None:
+        self._unwatch()
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    # -- numbering ----------------------------------------------------------------------------
+
+    @property
+    def exists(self) -> int:
+        return len(self.uids)
+
+    def seq_of(self, uid: int) -> int:
+        index = bisect.bisect_left(self.uids, uid)
+        if index < len(self.uids) and self.uids[index] == uid:
+            return index + 1
+        raise KeyError(uid)
+
+    def resolve(self, sequence: SequenceSet, *, uid: bool) -> list[tuple[int, int]]:
+        """(sequence number, UID) of each message the set names, ascending."""
+        if not self.uids:
+            return []
+        if uid:
+            # "*" is the largest UID in use, so "n:*" names the last message even when n is
+            # above it (RFC 3501 6.4.8): resolve() turns "n:last" around.
+            chosen = sequence.select(self.uids)
+            return [(self.seq_of(u), u) for u in chosen]
+        numbers = sequence.select(list(range(1, len(self.uids) + 1)))
+        return [(n, self.uids[n - 1]) for n in numbers]
+
+    def valid_sequence(self, sequence: SequenceSet) -> bool:
+        """RFC 3501: a sequence number above the number of messages is an error."""
+        largest = len(self.uids)
+        return all(
+            high <= largest and low >= 1 for low, high in sequence.resolve(max(largest, 1))
+        ) and (largest > 0 or not sequence.ranges)
+
+    def flags_of(self, uid: int) -> frozenset[str]:
+        flags = self.infos[uid].flags
+        return flags | {"\\Recent"} if uid in self.recent else flags
+
+    def flags_line(self) -> bytes:
+        return response.flag_list(list(SYSTEM_FLAGS_LINE) + sorted(self.keywords))
+
+    # -- own changes --------------------------------------------------------------------------
+
+    def update(self, infos: list[MessageInfo]) -> None:
+        for info in infos:
+            if info.uid in self.infos:
+                self.infos[info.uid] = info
+                self.keywords.update(f for f in info.flags if not f.startswith("\\"))
+
+    def remove(self, uids: list[int]) -> list[bytes]:
+        """EXPUNGE lines for messages this session removed, highest sequence number first."""
+        lines: list[bytes] = []
+        for uid in sorted(uids, reverse=True):
+            try:
+                seq = self.seq_of(uid)
+            except KeyError:
+                continue
+            lines.append(b"* %d EXPUNGE\r\n" % seq)
+            del self.uids[seq - 1]
+            self.infos.pop(uid, None)
+            self.recent.discard(uid)
+            self.expunged.discard(uid)
+        lines.reverse()
+        return lines
+
+    # -- other sessions' changes ----------------------------------------------------------------
+
+    def sync(self, *, allow_expunge: bool, with_uid: bool = False) -> list[bytes]:
+        """Untagged lines for what changed since the last sync."""
+        self.folder.refresh()
+        status = self.folder.status()
+        lines: list[bytes] = []
+        if (
+            self._dirty
+            or status.highestmodseq != self._seen_modseq
+            or status.messages != self._seen_count
+        ):
+            self._dirty = False
+            self._seen_modseq = status.highestmodseq
+            self._seen_count = status.messages
+            self.uidnext = status.uidnext
+            lines.extend(self._diff(with_uid))
+        if allow_expunge and self.expunged:
+            lines.extend(self.remove(sorted(self.expunged)))
+        return lines
+
+    def _diff(self, with_uid: bool) -> list[bytes]:
+        lines: list[bytes] = []
+        infos = self.folder.messages()
+        current = {i.uid: i for i in infos}
+        last = self.uids[-1] if self.uids else 0
+        for seq, uid in enumerate(self.uids, 1):
+            info = current.get(uid)
+            if info is None:
+                self.expunged.add(uid)
+            elif info.flags != self.infos[uid].flags:
+                self.infos[uid] = info
+                self.keywords.update(f for f in info.flags if not f.startswith("\\"))
+                uid_part = b"UID %d " % uid if with_uid else b""
+                lines.append(
+                    b"* %d FETCH (%sFLAGS %s)\r\n"
+                    % (seq, uid_part, response.flag_list(self.flags_of(uid)))
+                )
+            else:
+                self.infos[uid] = info
+        new = [i for i in infos if i.uid > last]
+        if new:
+            recent = set() if self.readonly else self.folder.claim_recent()
+            for info in new:
+                self.uids.append(info.uid)
+                self.infos[info.uid] = info
+                if info.uid in recent:
+                    self.recent.add(info.uid)
+            lines.append(b"* %d EXISTS\r\n" % len(self.uids))
+            lines.append(b"* %d RECENT\r\n" % len(self.recent))
+        return lines

@@ -1,0 +1,471 @@
+"""The Twisted protocol: feeds bytes to the sans-I/O framer, runs commands through the
+command table and the executors, and writes each command's responses in one batch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from twisted.cred.credentials import UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet import defer, protocol, task, threads
+from twisted.internet.interfaces import IDelayedCall
+from twisted.python.failure import Failure
+
+from maa import tls
+from maa.auth import sasl
+from maa.auth.model import IMailUser
+from maa.context import ServerContext
+from maa.imap import mailboxes, messages
+from maa.imap.errors import storage_reply
+from maa.imap.session import Reply, Session, bad, no, ok
+from maa.log import new_session_id, service_log
+from maa.proto.imap import commands as c
+from maa.proto.imap.cursor import ParseError
+from maa.proto.imap.framing import Framer, Line, NeedContinuation, RawCommand, Rejected
+from maa.proto.imap.state import State, Transition
+from maa.proto.imap.table import COMMANDS, CommandError, ParsedCommand, parse_command
+from maa.storage.interface import SYSTEM_FLAGS, FolderNotFound, StorageError
+
+log = service_log("imap")
+
+# How often an IDLE session looks for changes made by other processes (Maildir deliveries
+# by another MDA): the brief promise is that IDLE sees a new message within a second.
+IDLE_POLL_INTERVAL = 1.0
+# Consecutive unparsable commands before the connection is closed (Dovecot closes after 20):
+# a client this confused is not going to recover, and it may be probing.
+MAX_BAD_COMMANDS = 20
+
+SyncHandler = Callable[[Session, Any], Reply]
+
+# Executors that need nothing from the connection but its session.
+HANDLERS: dict[type, SyncHandler] = {
+    c.List: mailboxes.list_folders,
+    c.Lsub: mailboxes.list_folders,
+    c.Create: mailboxes.create,
+    c.Delete: mailboxes.delete,
+    c.Rename: mailboxes.rename,
+    c.Subscribe: mailboxes.subscribe,
+    c.Unsubscribe: mailboxes.unsubscribe,
+    c.Status: mailboxes.status,
+    c.Namespace: mailboxes.namespace,
+    c.Select: messages.select,
+    c.Examine: messages.select,
+    c.Close: messages.close,
+    c.Unselect: messages.unselect,
+    c.Check: messages.check,
+    c.Expunge: messages.expunge,
+    c.UidExpunge: messages.expunge,
+    c.Search: messages.search,
+    c.Fetch: messages.fetch,
+    c.Store: messages.store,
+    c.Copy: messages.copy,
+    c.Move: messages.copy,
+}
+
+
+class IMAPServerProtocol(protocol.Protocol):
+    def __init__(self, ctx: ServerContext, implicit_tls: bool) -> None:
+        self.ctx = ctx
+        self.implicit_tls = implicit_tls
+        self.framer = Framer(max_append=ctx.config.mail.max_message_size)
+        self.session: Session
+        self._busy = False  # a command is running (Deferred) or a continuation is awaited
+        self._line_handler: Callable[[bytes], None] | None = None
+        self._logout: Callable[[], None] | None = None
+        self._autologout: IDelayedCall | None = None
+        self._idle_tag: str | None = None
+        self._idle_poll: task.LoopingCall | None = None
+        self._bad_in_a_row = 0
+        self._bytes_in = 0
+        self._bytes_out = 0
+        self._logged_out = False
+        self._own: dict[type, Callable[[str, Any], Reply | defer.Deferred[Reply] | None]] = {
+            c.Capability: self._capability,
+            c.Noop: self._noop,
+            c.Logout: self._logout_command,
+            c.Id: self._id,
+            c.Enable: self._enable,
+            c.StartTLS: self._starttls,
+            c.Login: self._login,
+            c.Authenticate: self._authenticate,
+            c.Append: self._append,
+            c.Idle: self._idle,
+        }
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        reactor = self.ctx.reactor
+        self.session = Session(
+            ctx=self.ctx,
+            session_id=new_session_id(),
+            secure=self.implicit_tls or tls.is_secure(self.transport),
+            loopback=tls.is_loopback(self.transport),
+            on_change=lambda: reactor.callFromThread(self._changed),
+        )
+        self._reset_autologout()
+        self._write(f"* OK [CAPABILITY {self.session.capabilities()}] maa ready.\r\n".encode())
+
+    def dataReceived(self, data: bytes) -> None:
+        self._bytes_in += len(data)
+        self._reset_autologout()
+        self.framer.feed(data)
+        self._process()
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if self._autologout is not None and self._autologout.active():
+            self._autologout.cancel()
+        self._stop_idle_poll()
+        self.session.unselect()
+        if not self._logged_out:
+            who = f"user=<{self.session.user.login}>, " if self.session.user else ""
+            log.info(
+                self.session.session_id,
+                f"Disconnected: Connection closed: {who}in={self._bytes_in} out={self._bytes_out}",
+            )
+        if self._logout is not None:
+            self._logout()
+            self._logout = None
+
+    def _reset_autologout(self) -> None:
+        if self._autologout is not None and self._autologout.active():
+            self._autologout.reset(self.ctx.config.imap.autologout)
+        else:
+            self._autologout = self.ctx.reactor.callLater(
+                self.ctx.config.imap.autologout, self._autologout_expired
+            )
+
+    def _autologout_expired(self) -> None:
+        self._write(b"* BYE Autologout; idle for too long\r\n")
+        self.transport.loseConnection()
+
+    def _write(self, data: bytes) -> None:
+        self._bytes_out += len(data)
+        self.transport.write(data)
+
+    def _flush(self) -> None:
+        if self.session.out:
+            data = b"".join(self.session.out)
+            self.session.out.clear()
+            self._write(data)
+
+    # -- command loop -------------------------------------------------------------------------
+
+    def _process(self) -> None:
+        while not self._busy and self.session.state.state is not State.LOGOUT:
+            event = self.framer.next_event()
+            if event is None:
+                return
+            if isinstance(event, Line):
+                handler = self._line_handler
+                if handler is not None:
+                    handler(event.data)
+                continue
+            if isinstance(event, NeedContinuation):
+                self._write(b"+ Ready for literal data\r\n")
+            elif isinstance(event, Rejected):
+                self._bad_command(event.tag, event.text)
+                if event.fatal:
+                    self._write(b"* BYE " + event.text.encode() + b"\r\n")
+                    self.transport.loseConnection()
+                    return
+            elif isinstance(event, RawCommand):
+                try:
+                    parsed = parse_command(event)
+                except CommandError as e:
+                    self._bad_command(e.tag, e.text)
+                    continue
+                self._bad_in_a_row = 0
+                self._run(parsed)
+
+    def _bad_command(self, tag: str, text: str) -> None:
+        self._bad_in_a_row += 1
+        self._write(f"{tag} BAD Error in IMAP command: {text}\r\n".encode())
+        if self._bad_in_a_row >= MAX_BAD_COMMANDS:
+            self._write(b"* BYE Too many invalid IMAP commands.\r\n")
+            self.transport.loseConnection()
+            self.session.state.state = State.LOGOUT
+
+    def _run(self, parsed: ParsedCommand) -> None:
+        if self.session.state.state not in parsed.spec.states:
+            reason = {
+                State.NOT_AUTHENTICATED: "Not logged in",
+                State.AUTHENTICATED: "No mailbox selected",
+            }.get(self.session.state.state, "Command not allowed in this state")
+            if parsed.name in ("LOGIN", "AUTHENTICATE"):
+                reason = "Already logged in"
+            self._finish(bad(reason), parsed)
+            return
+        own = self._own.get(type(parsed.command))
+        try:
+            if own is not None:
+                result = own(parsed.tag, parsed.command)
+            else:
+                result = HANDLERS[type(parsed.command)](self.session, parsed.command)
+        except Exception as e:
+            result = self._error_reply(e)
+        if result is None:  # the handler completes the command itself (IDLE, AUTHENTICATE)
+            return
+        if isinstance(result, defer.Deferred):
+            self._busy = True
+            result.addErrback(lambda f: self._error_reply(f.value))
+            result.addCallback(self._finish_async, parsed)
+            return
+        self._finish(result, parsed)
+
+    def _error_reply(self, error: BaseException) -> Reply:
+        if isinstance(error, StorageError):
+            status, text = storage_reply(error)
+            return Reply("NO", text)  # type: ignore[arg-type]
+        if isinstance(error, ParseError):
+            return bad(str(error))
+        log.error(self.session.session_id, f"command failed: {error!r}")
+        return no("[SERVERBUG] Internal error occurred. Refer to server log for more information.")
+
+    def _finish_async(self, reply: Reply, parsed: ParsedCommand) -> None:
+        self._busy = False
+        if self.transport is None or not self.connected:
+            return
+        self._finish(reply, parsed)
+        self._process()
+
+    def _finish(self, reply: Reply, parsed: ParsedCommand) -> None:
+        view = self.session.view
+        if view is not None and self.session.state.state is State.SELECTED:
+            try:
+                self.session.out.extend(
+                    view.sync(
+                        allow_expunge=not parsed.spec.uses_sequence_numbers,
+                        with_uid=parsed.name.startswith("UID "),
+                    )
+                )
+            except StorageError as e:
+                log.warning(self.session.session_id, f"sync failed: {e!r}")
+        self.session.out.append(reply.line(parsed.tag))
+        self._flush()
+        if self.session.state.state is State.LOGOUT:
+            self.transport.loseConnection()
+
+    # -- commands that touch the connection ------------------------------------------------------
+
+    def _capability(self, tag: str, cmd: c.Capability) -> Reply:
+        self.session.out.append(f"* CAPABILITY {self.session.capabilities()}\r\n".encode())
+        return ok("Capability completed")
+
+    def _noop(self, tag: str, cmd: c.Noop) -> Reply:
+        return ok("NOOP completed")
+
+    def _logout_command(self, tag: str, cmd: c.Logout) -> Reply:
+        self.session.out.append(b"* BYE Logging out\r\n")
+        self.session.state.apply(Transition.LOGGED_OUT)
+        self._logged_out = True
+        log.info(self.session.session_id, f"Logged out in={self._bytes_in} out={self._bytes_out}")
+        return ok("Logout completed")
+
+    def _id(self, tag: str, cmd: c.Id) -> Reply:
+        if cmd.params:
+            shown = ", ".join(f"{k}={v}" for k, v in cmd.params)
+            log.info(self.session.session_id, f"ID sent: {shown}")
+        self.session.out.append(b'* ID ("name" "maa" "vendor" "maa")\r\n')
+        return ok("ID completed")
+
+    def _enable(self, tag: str, cmd: c.Enable) -> Reply:
+        # No ENABLE-able extension is offered yet (CONDSTORE, QRESYNC, UTF8=ACCEPT come
+        # later); RFC 5161 3.1: unknown ones are ignored.
+        self.session.out.append(b"* ENABLED\r\n")
+        return ok("Enabled")
+
+    def _starttls(self, tag: str, cmd: c.StartTLS) -> Reply | None:
+        if self.session.secure:
+            return bad("TLS is already active")
+        self._write(f"{tag} OK Begin TLS negotiation now.\r\n".encode())
+        # Anything pipelined behind STARTTLS came in plaintext: a man in the middle could have
+        # put it there (CVE-2011-0411 and kin). Drop it before the handshake.
+        self.framer.discard_buffered()
+        self.transport.startTLS(self.ctx.tls)  # type: ignore[attr-defined]
+        self.session.secure = True
+        return None
+
+    # -- logging in ----------------------------------------------------------------------------
+
+    def _login(self, tag: str, cmd: c.Login) -> Reply | defer.Deferred[Reply]:
+        if not self.session.plaintext_allowed:
+            return no(
+                "[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure "
+                "(SSL/TLS) connections."
+            )
+        return self._portal_login(cmd.user, cmd.password, "LOGIN")
+
+    def _portal_login(self, user: bytes, password: bytes, method: str) -> defer.Deferred[Reply]:
+        d = self.ctx.portal.login(UsernamePassword(user, password), None, IMailUser)
+        d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(method,))
+        return d
+
+    def _logged_in(self, result: tuple[Any, Any, Callable[[], None]], method: str) -> Reply:
+        _, user, logout = result
+        if not self.connected:
+            logout()
+            return ok("Gone")
+        self._logout = logout
+        store = self.ctx.stores.open(user)
+        store.ensure_defaults()
+        self.session.user = user
+        self.session.store = store
+        self.session.state.apply(Transition.LOGGED_IN)
+        peer, host = self.transport.getPeer(), self.transport.getHost()
+        secured = ", TLS" if self.session.secure else ""
+        log.info(
+            self.session.session_id,
+            f"Login: user=<{user.login}>, method={method}, rip={getattr(peer, 'host', '')}, "
+            f"lip={getattr(host, 'host', '')}, mpid={os.getpid()}{secured}, "
+            f"session=<{self.session.session_id}>",
+        )
+        return ok(f"[CAPABILITY {self.session.capabilities()}] Logged in")
+
+    def _login_failed(self, failure: Failure) -> Reply:
+        if failure.check(UnauthorizedLogin):
+            return no("[AUTHENTICATIONFAILED] Authentication failed.")
+        log.error(self.session.session_id, f"login failed: {failure.value!r}")
+        return no("[UNAVAILABLE] Temporary authentication failure.")
+
+    def _authenticate(self, tag: str, cmd: c.Authenticate) -> Reply | defer.Deferred[Reply] | None:
+        if cmd.mechanism not in sasl.SASL_MECHANISMS:
+            return no("Unsupported authentication mechanism.")
+        if not self.session.plaintext_allowed:
+            return no(
+                "[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure "
+                "(SSL/TLS) connections."
+            )
+        try:
+            exchange, result = sasl.SaslServer.start(cmd.mechanism, cmd.initial_response)
+        except sasl.SaslError as e:
+            return bad(str(e))
+        parsed = ParsedCommand(tag, "AUTHENTICATE", _AUTH_SPEC, cmd)
+        self._auth_step(parsed, exchange, result)
+        return None
+
+    def _auth_step(
+        self,
+        parsed: ParsedCommand,
+        exchange: sasl.SaslServer,
+        result: sasl.Challenge | sasl.Credentials,
+    ) -> None:
+        if isinstance(result, sasl.Challenge):
+            self._write(f"+ {result.b64}\r\n".encode())
+            self.framer.line_mode = True
+
+            def on_line(line: bytes) -> None:
+                self.framer.line_mode = False
+                self._line_handler = None
+                try:
+                    step = exchange.step(line.decode("ascii", "replace"))
+                except sasl.SaslCancelled:
+                    self._busy = False
+                    self._finish(bad("Authentication cancelled."), parsed)
+                    return
+                except sasl.SaslError as e:
+                    self._busy = False
+                    self._finish(bad(str(e)), parsed)
+                    return
+                self._auth_step(parsed, exchange, step)
+
+            self._line_handler = on_line
+            return
+        if result.authzid and result.authzid != result.authcid:
+            self._finish(no("[AUTHORIZATIONFAILED] Authorization failed."), parsed)
+            return
+        self._busy = True
+        d = self._portal_login(
+            result.authcid.encode(), result.password.encode(), exchange.mechanism
+        )
+        d.addCallback(self._finish_async, parsed)
+
+    # -- APPEND and IDLE ----------------------------------------------------------------------
+
+    def _append(self, tag: str, cmd: c.Append) -> Reply | defer.Deferred[Reply]:
+        for flag in cmd.flags:
+            if flag.startswith("\\") and flag not in SYSTEM_FLAGS:
+                return bad(f"Invalid system flag {flag}")
+        if cmd.message.size == 0:
+            return no("Can't save a zero byte message.")
+        name = self.session.mailbox(cmd.mailbox)
+        try:
+            folder = self.session.need_store().folder(name)
+        except FolderNotFound as e:
+            return Reply("NO", storage_reply(e, trycreate=True)[1])
+        when = cmd.date.timestamp() if cmd.date is not None else None
+        d = threads.deferToThread(folder.append, cmd.message.data, cmd.flags, when)
+
+        def done(uid: int) -> Reply:
+            validity = folder.status().uidvalidity
+            return ok(f"[APPENDUID {validity} {uid}] Append completed.")
+
+        def cleanup(result: Any) -> Any:
+            if not isinstance(cmd.message.data, bytes):
+                cmd.message.data.close()
+            return result
+
+        d.addCallback(done)
+        d.addBoth(cleanup)
+        return d
+
+    def _idle(self, tag: str, cmd: c.Idle) -> None:
+        self._idle_tag = tag
+        self._write(b"+ idling\r\n")
+        self.framer.line_mode = True
+        self._line_handler = self._idle_line
+        self._changed()
+        self._idle_poll = task.LoopingCall(self._changed)
+        self._idle_poll.clock = self.ctx.reactor
+        self._idle_poll.start(IDLE_POLL_INTERVAL, now=False)
+
+    def _idle_line(self, line: bytes) -> None:
+        tag = self._idle_tag or "*"
+        self._idle_tag = None
+        self._line_handler = None
+        self.framer.line_mode = False
+        self._stop_idle_poll()
+        parsed = ParsedCommand(tag, "IDLE", _IDLE_SPEC, None)
+        if line.strip().upper() != b"DONE":
+            self._finish(bad("Expected DONE."), parsed)
+        else:
+            self._finish(ok("Idle completed."), parsed)
+
+    def _stop_idle_poll(self) -> None:
+        if self._idle_poll is not None and self._idle_poll.running:
+            self._idle_poll.stop()
+        self._idle_poll = None
+
+    def _changed(self) -> None:
+        """A watched folder changed (or the IDLE poll ticked): tell an idling client now."""
+        view = self.session.view if hasattr(self, "session") else None
+        if self._idle_tag is None or view is None or not self.connected:
+            if view is not None:
+                view.mark_dirty()
+            return
+        try:
+            self.session.out.extend(view.sync(allow_expunge=True))
+        except StorageError as e:
+            log.warning(self.session.session_id, f"sync failed: {e!r}")
+        self._flush()
+
+
+_AUTH_SPEC = COMMANDS["AUTHENTICATE"]
+_IDLE_SPEC = COMMANDS["IDLE"]
+
+
+class IMAPServerFactory(protocol.ServerFactory):
+    def __init__(self, ctx: ServerContext, implicit_tls: bool) -> None:
+        self.ctx = ctx
+        self.implicit_tls = implicit_tls
+
+    def buildProtocol(self, addr: Any) -> IMAPServerProtocol:
+        proto = IMAPServerProtocol(self.ctx, self.implicit_tls)
+        proto.factory = self
+        return proto
+
+
+def build_factory(ctx: ServerContext, *, implicit_tls: bool) -> protocol.ServerFactory:
+    return IMAPServerFactory(ctx, implicit_tls)

@@ -1,0 +1,104 @@
+"""What one IMAP connection knows, apart from its socket: state, user, store, selected view.
+
+Command executors take a ``Session``, append untagged lines to ``session.out`` and return a
+``Reply`` (the tagged completion). The Twisted protocol in ``server.py`` owns the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from maa.auth.model import MailUser
+from maa.context import ServerContext
+from maa.imap.selected import SelectedView
+from maa.proto.imap import response
+from maa.proto.imap.state import ConnectionState, State
+from maa.storage.interface import MailStore
+
+# Extensions offered once logged in; each is implemented in full (RFC numbers beside).
+EXTENSIONS = (
+    "IMAP4rev1",
+    "SASL-IR",  # 4959
+    "LITERAL+",  # 7888
+    "ID",  # 2971
+    "ENABLE",  # 5161
+    "IDLE",  # 2177
+    "NAMESPACE",  # 2342
+    "UIDPLUS",  # 4315
+    "MOVE",  # 6851
+    "UNSELECT",  # 3691
+    "CHILDREN",  # 3348
+    "SPECIAL-USE",  # 6154
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: Literal["OK", "NO", "BAD"]
+    text: str
+
+    def line(self, tag: str) -> bytes:
+        return f"{tag} {self.status} {self.text}\r\n".encode()
+
+
+def ok(text: str = "Completed") -> Reply:
+    return Reply("OK", text)
+
+
+def no(text: str) -> Reply:
+    return Reply("NO", text)
+
+
+def bad(text: str) -> Reply:
+    return Reply("BAD", text)
+
+
+@dataclass
+class Session:
+    ctx: ServerContext
+    session_id: str
+    secure: bool
+    loopback: bool
+    on_change: Callable[[], None]
+    state: ConnectionState = field(default_factory=ConnectionState)
+    user: MailUser | None = None
+    store: MailStore | None = None
+    view: SelectedView | None = None
+    utf8: bool = False
+    out: list[bytes] = field(default_factory=list)
+
+    @property
+    def plaintext_allowed(self) -> bool:
+        return self.secure or self.loopback or not self.ctx.config.auth.disable_plaintext_auth
+
+    def capabilities(self) -> str:
+        caps = list(EXTENSIONS)
+        if self.state.state is State.NOT_AUTHENTICATED:
+            if not self.secure:
+                caps.append("STARTTLS")
+            if self.plaintext_allowed:
+                caps.extend(("AUTH=PLAIN", "AUTH=LOGIN"))
+            else:
+                caps.append("LOGINDISABLED")
+        return " ".join(caps)
+
+    def mailbox(self, raw: bytes) -> str:
+        return response.decode_mailbox(raw, self.utf8)
+
+    def encode_mailbox(self, name: str) -> bytes:
+        return response.encode_mailbox(name, self.utf8)
+
+    def need_store(self) -> MailStore:
+        assert self.store is not None, "command table lets this run only once logged in"
+        return self.store
+
+    def need_view(self) -> SelectedView:
+        assert self.view is not None, "command table lets this run only when selected"
+        return self.view
+
+    def unselect(self) -> None:
+        if self.view is not None:
+            self.view.close()
+            self.view = None
