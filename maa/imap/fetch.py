@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from maa import mail
 from maa.imap.selected import SelectedView
@@ -92,7 +93,8 @@ def _section(message: _Message, section: Section) -> bytes:
                 message.header(), section.fields, exclude=section.text == "HEADER.FIELDS.NOT"
             )
             return _partial(data, section.partial)
-    spec = mail.SectionSpec(part=section.part, text=section.text, fields=section.fields)
+    text: Any = section.text  # one of SECTION_TEXTS: the parser admits nothing else
+    spec = mail.SectionSpec(part=section.part, text=text, fields=section.fields)
     data = mail.section(message.raw(), message.parts(), spec)
     return _partial(data, section.partial)
 

@@ -10,7 +10,6 @@ from typing import Any
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet import defer, protocol, task, threads
-from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
 from maa import tls
@@ -74,7 +73,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self._busy = False  # a command is running (Deferred) or a continuation is awaited
         self._line_handler: Callable[[bytes], None] | None = None
         self._logout: Callable[[], None] | None = None
-        self._autologout: IDelayedCall | None = None
+        self._autologout: Any = None
         self._idle_tag: str | None = None
         self._idle_poll: task.LoopingCall | None = None
         self._bad_in_a_row = 0
@@ -139,11 +138,15 @@ class IMAPServerProtocol(protocol.Protocol):
 
     def _autologout_expired(self) -> None:
         self._write(b"* BYE Autologout; idle for too long\r\n")
-        self.transport.loseConnection()
+        self._transport.loseConnection()
+
+    @property
+    def _transport(self) -> Any:
+        return self.transport
 
     def _write(self, data: bytes) -> None:
         self._bytes_out += len(data)
-        self.transport.write(data)
+        self._transport.write(data)
 
     def _flush(self) -> None:
         if self.session.out:
@@ -169,7 +172,7 @@ class IMAPServerProtocol(protocol.Protocol):
                 self._bad_command(event.tag, event.text)
                 if event.fatal:
                     self._write(b"* BYE " + event.text.encode() + b"\r\n")
-                    self.transport.loseConnection()
+                    self._transport.loseConnection()
                     return
             elif isinstance(event, RawCommand):
                 try:
@@ -185,7 +188,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self._write(f"{tag} BAD Error in IMAP command: {text}\r\n".encode())
         if self._bad_in_a_row >= MAX_BAD_COMMANDS:
             self._write(b"* BYE Too many invalid IMAP commands.\r\n")
-            self.transport.loseConnection()
+            self._transport.loseConnection()
             self.session.state.state = State.LOGOUT
 
     def _run(self, parsed: ParsedCommand) -> None:
@@ -210,15 +213,17 @@ class IMAPServerProtocol(protocol.Protocol):
             return
         if isinstance(result, defer.Deferred):
             self._busy = True
-            result.addErrback(lambda f: self._error_reply(f.value))
+            result.addErrback(self._error_failure)
             result.addCallback(self._finish_async, parsed)
             return
         self._finish(result, parsed)
 
+    def _error_failure(self, failure: Failure) -> Reply:
+        return self._error_reply(failure.value or Exception(failure.getErrorMessage()))
+
     def _error_reply(self, error: BaseException) -> Reply:
         if isinstance(error, StorageError):
-            status, text = storage_reply(error)
-            return Reply("NO", text)  # type: ignore[arg-type]
+            return no(storage_reply(error)[1])
         if isinstance(error, ParseError):
             return bad(str(error))
         log.error(self.session.session_id, f"command failed: {error!r}")
@@ -246,7 +251,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self.session.out.append(reply.line(parsed.tag))
         self._flush()
         if self.session.state.state is State.LOGOUT:
-            self.transport.loseConnection()
+            self._transport.loseConnection()
 
     # -- commands that touch the connection ------------------------------------------------------
 
@@ -284,7 +289,7 @@ class IMAPServerProtocol(protocol.Protocol):
         # Anything pipelined behind STARTTLS came in plaintext: a man in the middle could have
         # put it there (CVE-2011-0411 and kin). Drop it before the handshake.
         self.framer.discard_buffered()
-        self.transport.startTLS(self.ctx.tls)  # type: ignore[attr-defined]
+        self._transport.startTLS(self.ctx.tls)
         self.session.secure = True
         return None
 
@@ -299,7 +304,8 @@ class IMAPServerProtocol(protocol.Protocol):
         return self._portal_login(cmd.user, cmd.password, "LOGIN")
 
     def _portal_login(self, user: bytes, password: bytes, method: str) -> defer.Deferred[Reply]:
-        d = self.ctx.portal.login(UsernamePassword(user, password), None, IMailUser)
+        credentials: Any = UsernamePassword(user, password)
+        d: defer.Deferred[Any] = self.ctx.portal.login(credentials, None, IMailUser)
         d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(method,))
         return d
 
@@ -314,7 +320,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self.session.user = user
         self.session.store = store
         self.session.state.apply(Transition.LOGGED_IN)
-        peer, host = self.transport.getPeer(), self.transport.getHost()
+        peer, host = self._transport.getPeer(), self._transport.getHost()
         secured = ", TLS" if self.session.secure else ""
         log.info(
             self.session.session_id,
@@ -396,7 +402,8 @@ class IMAPServerProtocol(protocol.Protocol):
         except FolderNotFound as e:
             return Reply("NO", storage_reply(e, trycreate=True)[1])
         when = cmd.date.timestamp() if cmd.date is not None else None
-        d = threads.deferToThread(folder.append, cmd.message.data, cmd.flags, when)
+        source: Any = cmd.message.data
+        d: defer.Deferred[Any] = threads.deferToThread(folder.append, source, cmd.flags, when)
 
         def done(uid: int) -> Reply:
             validity = folder.status().uidvalidity
