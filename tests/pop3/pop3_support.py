@@ -37,7 +37,9 @@ class Pop3Server:
     def inbox(self, login: str = ALICE) -> Folder:
         return self.store(login).folder(INBOX)
 
-    def deliver(self, *messages: bytes, login: str = ALICE, flags: tuple[str, ...] = ()) -> list[int]:
+    def deliver(
+        self, *messages: bytes, login: str = ALICE, flags: tuple[str, ...] = ()
+    ) -> list[int]:
         inbox = self.inbox(login)
         return [inbox.append(m, flags) for m in messages]
 

@@ -31,7 +31,7 @@ def test_every_command_through_poplib(pop3: Pop3Server) -> None:
         assert reply == b"+OK 3 messages:"
         assert lines == [f"{i} {size}".encode() for i, size in enumerate(sizes, 1)]
         assert client.list(2) == f"+OK 2 {sizes[1]}".encode()
-        reply, lines, octets = client.retr(2)
+        reply, lines, _ = client.retr(2)
         assert reply == f"+OK {sizes[1]} octets".encode()
         assert b"\r\n".join(lines) + b"\r\n" == messages[1]
         reply, lines, _ = client.top(2, 1)
@@ -112,9 +112,7 @@ def _raw_exchange(port: int, data: bytes, until: bytes) -> bytes:
 def test_pipelined_commands_are_answered_in_order(pop3: Pop3Server) -> None:
     pop3.deliver(message(1), message(2))
     commands = b"USER alice@example.test\r\nPASS secret\r\nSTAT\r\nRETR 1\r\nRETR 2\r\nQUIT\r\n"
-    wire = yield threads.deferToThread(
-        _raw_exchange, pop3.port, commands, b"+OK Logging out.\r\n"
-    )
+    wire = yield threads.deferToThread(_raw_exchange, pop3.port, commands, b"+OK Logging out.\r\n")
     expected = (
         b"+OK maa ready.\r\n+OK\r\n+OK Logged in.\r\n"
         + f"+OK 2 {len(message(1)) + len(message(2))}\r\n".encode()
