@@ -45,7 +45,7 @@ class LocalResult:
 
 class LocalDeliver(Protocol):
     def __call__(
-        self, user: MailUser, content: Path, *, sender: str, recipient: str
+        self, user: MailUser, content: Path, *, sender: str, recipient: str, queue_id: str
     ) -> LocalResult: ...
 
 
@@ -140,6 +140,7 @@ class Deliverer:
                 self.store.content_path(env.queue_id),
                 sender=env.sender,
                 recipient=target.address,
+                queue_id=env.queue_id,
             )
         except Exception as e:  # a storage bug must defer this recipient, not lose the message
             local_log.error(env.queue_id, f"to=<{rcpt.address}>: {e!r}", exc_info=True)

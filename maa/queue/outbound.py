@@ -157,8 +157,8 @@ class SmtpClient:
 
     def _send_to(self, host: str, port: int, message: Message) -> list[Result]:
         try:
-            smtp = smtplib.SMTP(timeout=self.timeout, local_hostname=self.helo)
-            smtp.connect(host, port)
+            # Given the host here (not to connect()), smtplib also uses it as the TLS SNI name.
+            smtp = smtplib.SMTP(host, port, timeout=self.timeout, local_hostname=self.helo)
         except (OSError, smtplib.SMTPException) as e:
             raise _TryNextHost(f"connect to {host}[{host}]:{port}: {_reason(e)}") from e
         try:
@@ -170,7 +170,7 @@ class SmtpClient:
             return self._transaction(smtp, relay, message)
         except _TryNextHost:
             raise
-        except (OSError, smtplib.SMTPException) as e:
+        except (OSError, smtplib.SMTPException, ValueError) as e:
             raise _TryNextHost(f"lost connection with {relay}: {_reason(e)}") from e
         finally:
             try:

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 from maa.auth.model import MailUser, UserDB
 from maa.config import Config
+from maa.lda import resolve_recipient
 from maa.queue.aliases import AliasTable, split_address
 from maa.queue.envelope import Recipient
 from maa.queue.headerchecks import HeaderChecks
@@ -106,13 +107,8 @@ class Router:
         return not domain or self.is_hosted(domain)
 
     def find_user(self, address: str) -> MailUser | None:
-        user = self.userdb.lookup(address)
-        if user is None and self.delimiter:
-            local, domain = split_address(address)
-            if self.delimiter in local:
-                base = local.split(self.delimiter, 1)[0]
-                user = self.userdb.lookup(f"{base}@{domain}" if domain else base)
-        return user
+        """The user an address delivers to, ``+detail`` ignored (lda's resolution)."""
+        return resolve_recipient(self.userdb, address, self.delimiter)[0]
 
     def accepts(self, address: str) -> bool:
         """Is this local address deliverable (a user, or an alias)? RCPT's question."""

@@ -1,0 +1,234 @@
+"""Delivering queued messages: locally through lda, to a real SMTP server on loopback via
+relayhost and via a transport map, deferral and retry, bounces (RFC 3464) and their limits."""
+
+from __future__ import annotations
+
+import email
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from smtp_sink_support import Sink, free_port
+
+from maa.context import ServerContext
+from maa.queue.cleanup import enqueue_bytes
+from maa.queue.delivery import Deliverer
+from maa.queue.envelope import ClientInfo
+from maa.queue.local import lda_delivery
+from maa.queue.routing import Router
+from maa.queue.store import QueueStore
+
+BODY = (
+    b"From: alice@example.test\r\nTo: someone\r\nSubject: hello\r\n\r\nHi there.\r\n.dot line\r\n"
+)
+
+
+class Queue:
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.store = QueueStore.for_data_dir(ctx.config.data_dir)
+        self.router = Router(ctx.config, ctx.userdb)
+        self.deliverer = Deliverer(ctx.config, self.store, self.router, lda_delivery(ctx))
+
+    def submit(self, sender: str, recipients: list[str], body: bytes = BODY) -> str:
+        result = enqueue_bytes(
+            self.store,
+            body,
+            sender=sender,
+            recipients=self.router.envelope_recipients(recipients),
+            client=ClientInfo(helo="client.test"),
+            hostname=self.ctx.config.server.hostname,
+        )
+        assert result.outcome == "queued"
+        return result.queue_id
+
+    def run_incoming(self) -> list[str]:
+        """Deliver everything in incoming (bounces included) once; the outcomes."""
+        outcomes = []
+        while ids := self.store.ids("incoming"):
+            outcomes += [self.deliverer.run(qid, "incoming") for qid in ids]
+        return outcomes
+
+    def inbox(self, login: str) -> list[email.message.Message]:
+        user = self.ctx.userdb.lookup(login)
+        assert user is not None
+        folder = self.ctx.stores.open(user).folder("INBOX")
+        return [email.message_from_bytes(folder.read(m.uid)) for m in folder.messages()]
+
+
+@pytest.fixture
+def queue(make_ctx: Callable[..., ServerContext]) -> Callable[..., Queue]:
+    return lambda **kw: Queue(make_ctx(**kw))
+
+
+def test_local_delivery_to_a_hosted_user(queue: Callable[..., Queue], maillog) -> None:
+    q = queue()
+    qid = q.submit("carol", ["bob@example.test"])
+    assert q.run_incoming() == ["removed"]
+    [msg] = q.inbox("bob@example.test")
+    assert msg["Subject"] == "hello"
+    assert msg["Return-Path"] == "<carol>"
+    assert qid in msg["Received"]
+    assert msg["Message-ID"] and msg["Date"]
+    assert not any(q.store.ids(name) for name in ("incoming", "active", "deferred"))
+    assert not list(q.store.data_dir.iterdir())
+    text = maillog.text
+    assert f"{qid}: to=<bob@example.test>, relay=local" in text
+    assert "status=sent (delivered to INBOX)" in text
+    assert f"{qid}: removed" in text
+
+
+def test_alias_expands_to_two_users(queue: Callable[..., Queue], maillog) -> None:
+    aliases = "team@example.test  alice@example.test, bob@example.test\nadmins: team\n"
+    q = queue(files={"aliases": aliases}, submission={"aliases": "aliases"})
+    qid = q.submit("carol", ["admins@example.test"])
+    q.run_incoming()
+    assert [m["Subject"] for m in q.inbox("alice@example.test")] == ["hello"]
+    assert [m["Subject"] for m in q.inbox("bob@example.test")] == ["hello"]
+    assert f"{qid}: to=<alice@example.test>, orig_to=<admins@example.test>" in maillog.text
+
+
+def test_relay_through_relayhost(queue: Callable[..., Queue], maillog) -> None:
+    with Sink() as sink:
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        qid = q.submit("alice@example.test", ["x@remote.test", "y@remote.test"])
+        assert q.run_incoming() == ["removed"]
+    [got] = sink.messages
+    assert got.sender == "alice@example.test"
+    assert got.recipients == ["x@remote.test", "y@remote.test"]
+    parsed = email.message_from_bytes(got.content)
+    assert parsed["Subject"] == "hello"
+    assert b"\r\n..dot line\r\n" not in got.content and b"\r\n.dot line\r\n" in got.content
+    assert f"{qid}: to=<x@remote.test>, relay=127.0.0.1[127.0.0.1]:{sink.port}" in maillog.text
+    assert "status=sent (250 2.0.0 Ok: queued as SINK1)" in maillog.text
+
+
+def test_relay_through_transport_map(queue: Callable[..., Queue]) -> None:
+    with Sink() as near, Sink() as far:
+        transport = f"neighbour.test  smtp:[127.0.0.1]:{near.port}\n"
+        q = queue(
+            files={"transport": transport},
+            submission={"transport_maps": "transport", "relayhost": f"[127.0.0.1]:{far.port}"},
+        )
+        q.submit("alice@example.test", ["n@neighbour.test", "o@other.test"])
+        assert q.run_incoming() == ["removed"]
+    assert [m.recipients for m in near.messages] == [["n@neighbour.test"]]
+    assert [m.recipients for m in far.messages] == [["o@other.test"]]
+
+
+def test_relay_with_starttls_and_auth(queue: Callable[..., Queue], tmp_path: Path) -> None:
+    q0 = queue()
+    cert, key = Path(q0.ctx.config.tls.cert), Path(q0.ctx.config.tls.key)
+    with Sink(tls=(cert, key), credentials=("relayuser", "relaypass")) as sink:
+        q = queue(
+            submission={
+                "relayhost": f"[127.0.0.1]:{sink.port}",
+                "relayhost_user": "relayuser",
+                "relayhost_password": "relaypass",
+            }
+        )
+        q.submit("alice@example.test", ["x@remote.test"])
+        assert q.run_incoming() == ["removed"]
+    [got] = sink.messages
+    assert got.tls and got.auth_user == "relayuser"
+
+
+def test_relay_down_defers_then_delivers_when_up(queue: Callable[..., Queue], maillog) -> None:
+    port = free_port()
+    q = queue(submission={"relayhost": f"[127.0.0.1]:{port}"})
+    qid = q.submit("alice@example.test", ["x@remote.test"])
+    assert q.run_incoming() == ["deferred"]
+    assert q.store.ids("deferred") == [qid]
+    env = q.store.load("deferred", qid)
+    assert env.attempts == 1 and env.recipients[0].status == "deferred"
+    assert "Connection refused" in env.recipients[0].reason
+    due = os.stat(q.store.path("deferred", qid)).st_mtime
+    assert due - time.time() > 30  # min_backoff 60 s in these tests
+    assert "status=deferred" in maillog.text
+    with Sink(port) as sink:
+        assert q.deliverer.run(qid, "deferred") == "removed"
+    assert [m.recipients for m in sink.messages] == [["x@remote.test"]]
+
+
+def test_backoff_doubles_up_to_the_maximum(make_ctx: Callable[..., ServerContext]) -> None:
+    from maa.queue.delivery import backoff
+
+    config = make_ctx().config  # min 60, max 240
+    assert [backoff(config, n) for n in (1, 2, 3, 4, 5)] == [60, 120, 240, 240, 240]
+
+
+def test_permanent_failure_bounces_to_the_local_sender(queue: Callable[..., Queue]) -> None:
+    with Sink() as sink:
+        sink.handler.refuse["nobody@remote.test"] = "550 5.1.1 <nobody@remote.test>: no such user"
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        qid = q.submit("alice@example.test", ["nobody@remote.test", "ok@remote.test"])
+        q.run_incoming()
+    assert [m.recipients for m in sink.messages] == [["ok@remote.test"]]
+    [dsn] = q.inbox("alice@example.test")
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    assert dsn["Return-Path"] == "<>"
+    notice, status, original = dsn.get_payload()
+    assert "nobody@remote.test" in notice.get_payload()
+    fields = status.get_payload()
+    report = "\n".join(str(part) for part in fields)
+    assert "Final-Recipient: rfc822; nobody@remote.test" in report
+    assert "Status: 5.1.1" in report
+    assert "Action: failed" in report
+    assert f"X-Maa-Queue-ID: {qid}" in report
+    assert "ok@remote.test" not in report
+    assert original.get_content_type() == "message/rfc822"
+
+
+def test_no_bounce_for_a_null_sender(queue: Callable[..., Queue], maillog) -> None:
+    with Sink() as sink:
+        sink.handler.refuse["nobody@remote.test"] = "550 5.1.1 no such user"
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        q.submit("", ["nobody@remote.test"])
+        assert q.run_incoming() == ["removed"]
+    assert q.inbox("alice@example.test") == []
+    assert "non-delivery notification" not in maillog.text
+
+
+def test_expired_message_bounces(queue: Callable[..., Queue]) -> None:
+    q = queue(submission={"relayhost": f"[127.0.0.1]:{free_port()}"}, queue={"lifetime": 0.0})
+    q.submit("alice@example.test", ["x@remote.test"])
+    assert q.run_incoming() == ["removed", "removed"]  # the message, then its bounce
+    [dsn] = q.inbox("alice@example.test")
+    assert "expired" in dsn.get_payload()[0].get_payload()
+
+
+def test_unknown_user_behind_an_alias_bounces(queue: Callable[..., Queue]) -> None:
+    q = queue(
+        files={"aliases": "info@example.test ghost@example.test\n"},
+        submission={"aliases": "aliases"},
+    )
+    q.submit("alice@example.test", ["info@example.test"])
+    q.run_incoming()
+    [dsn] = q.inbox("alice@example.test")
+    assert "Status: 5.1.1" in str(dsn.get_payload()[1])
+
+
+def test_a_recipient_acknowledged_is_not_sent_again(queue: Callable[..., Queue]) -> None:
+    """One recipient sent, one deferred: the retry goes only to the deferred one."""
+    with Sink() as sink:
+        sink.handler.refuse["later@remote.test"] = "451 4.3.0 try again later"
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        qid = q.submit("alice@example.test", ["now@remote.test", "later@remote.test"])
+        assert q.run_incoming() == ["deferred"]
+        del sink.handler.refuse["later@remote.test"]
+        assert q.deliverer.run(qid, "deferred") == "removed"
+    assert [m.recipients for m in sink.messages] == [["now@remote.test"], ["later@remote.test"]]
+
+
+def test_transport_error_route_bounces(queue: Callable[..., Queue]) -> None:
+    q = queue(
+        files={"transport": "gone.test  error:5.1.2 this domain is gone\n"},
+        submission={"transport_maps": "transport"},
+    )
+    q.submit("alice@example.test", ["x@gone.test"])
+    q.run_incoming()
+    [dsn] = q.inbox("alice@example.test")
+    assert "this domain is gone" in dsn.get_payload()[0].get_payload()
