@@ -18,6 +18,7 @@ import dataclasses
 import grp
 import os
 import pwd
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ FIELD_COUNT = 8
 # Characters no user or domain name may hold: path separators, NUL and the other controls,
 # and the separators of this file's own syntax.
 _FORBIDDEN = frozenset("/\\:\0\n\r\t ") | frozenset(chr(c) for c in range(32)) | {"\x7f"}
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+# Controls have no place in a path; NUL would cut it short in every system call.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Userdb fields a line's extra fields may override.
 _OVERRIDES = ("mail", "uid", "gid", "home")
 
@@ -106,12 +110,14 @@ def check_login(login: str) -> tuple[str, str]:
 def _parse_id(value: str, what: str) -> int | None:
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         number = int(value)
+        if number >= 2**32 - 1:
+            raise LineError(f"{what} {value} is out of range")
     else:
         try:
             number = pwd.getpwnam(value).pw_uid if what == "uid" else grp.getgrnam(value).gr_gid
-        except KeyError:
+        except (KeyError, ValueError):
             raise LineError(f"unknown {what} {value!r}") from None
     if number == 0:
         raise LineError(f"{what} 0 (root) is not allowed")
@@ -123,8 +129,8 @@ def _parse_extra(text: str) -> tuple[dict[str, str], dict[str, str]]:
     passdb: dict[str, str] = {}
     for item in text.split():
         key, _, value = item.partition("=")
-        if not key:
-            raise LineError(f"extra field {item!r} has no name")
+        if not _FIELD_NAME.fullmatch(key):
+            raise LineError(f"extra field {item!r} has no proper name (a ':' too many?)")
         if key.startswith("userdb_"):
             userdb[key.removeprefix("userdb_")] = value
         else:
@@ -153,11 +159,14 @@ def _normalise_location(location: str) -> str:
 
 
 def _under(path: str, root: str) -> bool:
-    return root == "/" or path == root or path.startswith(root + "/")
+    """Strictly below ``root``: a user's mail is never the root holding everyone's."""
+    return path != root and path.startswith(root.rstrip("/") + "/")
 
 
 def parse_line(line: str, lineno: int, mail_location_base: str) -> PasswdEntry:
     """One non-comment line; raises LineError saying what is wrong with it."""
+    if "\0" in line:
+        raise LineError("NUL byte in the line")
     fields = line.split(":", FIELD_COUNT - 1)
     fields += [""] * (FIELD_COUNT - len(fields))
     login, password, uid_text, gid_text, _gecos, home_field, _shell, extra_text = fields
@@ -192,6 +201,9 @@ def parse_line(line: str, lineno: int, mail_location_base: str) -> PasswdEntry:
                 raise LineError(f"mail location {mail_location!r} escapes {root!r}")
     except VariableError as e:
         raise LineError(str(e)) from None
+    for what, value in (("home", home or ""), ("mail location", mail_location)):
+        if _CONTROL.search(value):
+            raise LineError(f"{what} {value!r} contains a control character")
     extra = {k: v for k, v in userdb.items() if k not in _OVERRIDES}
     user = MailUser(
         login=login,
