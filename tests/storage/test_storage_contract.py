@@ -206,7 +206,7 @@ def test_move_expunges_source_even_without_deleted(store: MailStore) -> None:
     uids = [inbox.append(MSG, [SEEN], internal_date=1_500_000_000) for _ in range(2)]
     pairs = inbox.move(uids, junk)
     assert [p[0] for p in pairs] == uids
-    assert inbox.messages() == []
+    assert len(inbox.messages()) == 0
     assert inbox.vanished_since(mark) == uids
     for _, new in pairs:
         assert junk.message(new).flags == {SEEN}
@@ -288,7 +288,7 @@ def test_create_list_delete(store: MailStore) -> None:
     with pytest.raises(InvalidFolderName):
         store.delete_folder("INBOX")
     store.create_folder("Archive.2024.Q1")
-    assert store.folder("Archive.2024.Q1").messages() == []
+    assert len(store.folder("Archive.2024.Q1").messages()) == 0
 
 
 def test_delete_parent_leaves_children(store: MailStore) -> None:
@@ -330,7 +330,7 @@ def test_rename_inbox_moves_messages_and_leaves_it_empty(store: MailStore) -> No
     inbox = store.folder(INBOX)
     uid = inbox.append(MSG, [SEEN])
     store.rename_folder("INBOX", "Old Mail")
-    assert store.folder(INBOX).messages() == []
+    assert len(store.folder(INBOX).messages()) == 0
     old = store.folder("Old Mail")
     [info] = old.messages()
     assert info.flags == {SEEN}

@@ -1,0 +1,347 @@
+"""``MaildirFolder``: the storage contract's ``Folder`` over a Maildir directory."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from maa.storage.flags import apply_flags, check_flags
+from maa.storage.interface import (
+    DELETED,
+    FlagMode,
+    Folder,
+    FolderNotFound,
+    FolderStatus,
+    MessageInfo,
+    MessageNotFound,
+)
+from maa.storage.lineends import open_crlf, read_range
+from maa.storage.maildir import filename, uidlist
+from maa.storage.maildir.durable import fsync_dir
+from maa.storage.maildir.index import Row
+from maa.storage.maildir.save import write_tmp
+from maa.storage.maildir.state import FolderState, Pending
+from maa.storage.watch import WATCHERS
+
+
+def _info(row: Row) -> MessageInfo:
+    return MessageInfo(row.uid, row.flags, row.vsize, row.date, row.modseq)
+
+
+class MaildirFolder:
+    def __init__(self, state: FolderState, name: str) -> None:
+        self._state = state
+        self._name = name
+        self._seen = self._snapshot()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def path(self) -> Path:
+        return self._state.path
+
+    def _notify(self) -> None:
+        WATCHERS.notify(("maildir", self._state.path))
+
+    def _snapshot(self) -> tuple[int, ...]:
+        meta = self._state.index.meta()
+        keys = ("uidvalidity", "uidnext", "highestmodseq")
+        return (*(int(meta.get(k, "0")) for k in keys), len(self._state.rows()))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def status(self) -> FolderStatus:
+        state = self._state
+        with state.lock:
+            state.sync()
+            meta = state.index.meta()
+            total, unseen, recent = state.index.counts(int(meta.get("first_recent_uid", "1")))
+            return FolderStatus(
+                uidvalidity=int(meta["uidvalidity"]),
+                uidnext=int(meta.get("uidnext", "1")),
+                highestmodseq=int(meta.get("highestmodseq", "1")),
+                messages=total,
+                unseen=unseen,
+                recent=recent,
+            )
+
+    def messages(self) -> Sequence[MessageInfo]:
+        with self._state.lock:
+            self._state.sync()
+            return self._state.infos()
+
+    def _row(self, uid: int) -> Row:
+        row = self._state.rows().get(uid)
+        if row is None:
+            raise MessageNotFound(uid)
+        return row
+
+    def message(self, uid: int) -> MessageInfo:
+        return _info(self._row(uid))
+
+    def open(self, uid: int) -> BinaryIO:
+        state = self._state
+        for attempt in range(2):
+            row = self._row(uid)
+            try:
+                return open_crlf(open(state.file_path(row), "rb"))
+            except FileNotFoundError:
+                if attempt == 0:
+                    state.sync(force=True)  # renamed by another process: find its new name
+        raise MessageNotFound(uid)
+
+    def read(self, uid: int, offset: int = 0, length: int | None = None) -> bytes:
+        with self.open(uid) as stream:
+            return read_range(stream, offset, length)
+
+    # --- appending ------------------------------------------------------------------------
+
+    def append(
+        self,
+        source: bytes | BinaryIO,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> int:
+        flag_set = check_flags(flags)
+        state = self._state
+        base = filename.unique_base()
+        tmp = state.path / "tmp" / base
+        size, vsize = write_tmp(tmp, source, state.owner)
+        try:
+            if internal_date is not None:
+                os.utime(tmp, (internal_date, internal_date))
+                date = float(int(internal_date))
+            else:
+                date = float(int(os.stat(tmp).st_mtime))
+            full = filename.with_sizes(base, size, vsize)
+            info = None
+            if flag_set:
+                info = filename.info_for(flag_set, state.keyword_index(flag_set))
+            subdir = "new" if info is None else "cur"
+            os.rename(tmp, state.path / subdir / filename.Name(full, info).filename)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        uid = state.appends.submit(Pending(full, subdir, info, flag_set, size, vsize, date))
+        self._notify()
+        return uid
+
+    # --- flags ------------------------------------------------------------------------------
+
+    def store_flags(
+        self,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        mode: FlagMode,
+        unchanged_since: int | None = None,
+    ) -> tuple[list[MessageInfo], list[int]]:
+        flag_set = check_flags(flags)
+        state = self._state
+        changed: list[Row] = []
+        refused: list[int] = []
+        with state.lock:
+            rows = state.rows()
+            wanted = [rows[uid] for uid in sorted(set(uids)) if uid in rows]
+            for row in wanted:
+                if unchanged_since is not None and row.modseq > unchanged_since:
+                    refused.append(row.uid)
+                    continue
+                new_flags = apply_flags(row.flags, flag_set, mode)
+                if new_flags == row.flags:
+                    continue
+                updated = self._rename_for_flags(row, new_flags)
+                if updated is not None:
+                    changed.append(updated)
+            if changed:
+                fsync_dir(state.path / "cur")
+                with state.index.transaction():
+                    modseq = state.index.next_modseq()
+                    changed = [row._replace(modseq=modseq) for row in changed]
+                    state.index.update_files(changed)
+                state.invalidate()
+        if changed:
+            self._notify()
+        return [_info(row) for row in changed], refused
+
+    def _rename_for_flags(self, row: Row, new_flags: frozenset[str]) -> Row | None:
+        """Rename the file so its info letters say ``new_flags``; None if it is gone."""
+        state = self._state
+        for attempt in range(2):
+            info = filename.info_for(new_flags, state.keyword_index(new_flags), row.info or "")
+            updated = row._replace(info=info, flags=new_flags)
+            if info == row.info:
+                return updated
+            try:
+                os.rename(state.file_path(row), state.file_path(updated))
+                return updated
+            except FileNotFoundError:
+                if attempt:
+                    return None
+                state.sync(force=True)
+                fresh = state.rows().get(row.uid)
+                if fresh is None:
+                    return None
+                row = fresh
+        return None
+
+    # --- removing ---------------------------------------------------------------------------
+
+    def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
+        state = self._state
+        with state.lock:
+            state.sync()
+            rows = state.rows()
+            candidates = rows.keys() if uids is None else set(uids)
+            doomed = [rows[u] for u in sorted(candidates) if u in rows and DELETED in rows[u].flags]
+            removed = self._remove(doomed)
+        if removed:
+            self._notify()
+        return removed
+
+    def _remove(self, rows: list[Row]) -> list[int]:
+        state = self._state
+        if not rows:
+            return []
+        retry: list[int] = []
+        for row in rows:
+            try:
+                os.unlink(state.file_path(row))
+            except FileNotFoundError:
+                retry.append(row.uid)
+        if retry:
+            state.sync(force=True)  # renamed meanwhile by another process
+            for uid in retry:
+                fresh = state.rows().get(uid)
+                if fresh is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(state.file_path(fresh))
+        for subdir in sorted({row.subdir for row in rows} | ({"cur"} if retry else set())):
+            fsync_dir(state.path / subdir)
+        uids = [row.uid for row in rows]
+        with state.locked():
+            current = state._uidlist_locked()
+            current.remove(set(uids))
+            uidlist.rewrite(state.uidlist_path, current, state.owner)
+            state._uidlist_written()
+            with state.index.transaction():
+                state.index.delete(uids, state.index.next_modseq())
+        state.invalidate()
+        return uids
+
+    def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
+        if not isinstance(dest, MaildirFolder):
+            return self._copy_by_stream(uids, dest)
+        rows = self._state.rows()
+        sources = [rows[uid] for uid in sorted(set(uids)) if uid in rows]
+        target = dest._state
+        linked: list[tuple[int, Pending]] = []
+        streamed: list[Row] = []
+        for row in sources:
+            pending = self._link(row, target)
+            if pending is None:
+                streamed.append(row)
+            else:
+                linked.append((row.uid, pending))
+        pairs: list[tuple[int, int]] = []
+        if linked:
+            new_uids = target._commit_appends([p for _, p in linked])
+            pairs += [(uid, new) for (uid, _), new in zip(linked, new_uids, strict=True)]
+            dest._notify()
+        for row in streamed:
+            with contextlib.suppress(MessageNotFound), self.open(row.uid) as stream:
+                pairs.append((row.uid, dest.append(stream, row.flags, row.date)))
+        return sorted(pairs)
+
+    def _link(self, row: Row, target: FolderState) -> Pending | None:
+        """Hard-link the message file into ``target`` (no copy, no fsync of the data: the
+        inode is already durable, and it keeps its mtime, the internal date)."""
+        base = filename.with_sizes(filename.unique_base(), row.size, row.vsize)
+        info = None
+        if row.flags:
+            info = filename.info_for(row.flags, target.keyword_index(row.flags), row.info or "")
+        subdir = "new" if info is None else "cur"
+        try:
+            os.link(
+                self._state.file_path(row),
+                target.path / subdir / filename.Name(base, info).filename,
+            )
+        except OSError as error:
+            if error.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOENT):
+                return None
+            raise
+        return Pending(base, subdir, info, row.flags, row.size, row.vsize, row.date)
+
+    def _copy_by_stream(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
+        pairs = []
+        rows = self._state.rows()
+        for uid in sorted(set(uids)):
+            row = rows.get(uid)
+            if row is None:
+                continue
+            with contextlib.suppress(MessageNotFound), self.open(uid) as stream:
+                pairs.append((uid, dest.append(stream, row.flags, row.date)))
+        return pairs
+
+    def move(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
+        pairs = self.copy(uids, dest)
+        state = self._state
+        with state.lock:
+            rows = state.rows()
+            removed = self._remove([rows[uid] for uid, _ in pairs if uid in rows])
+        if removed:
+            self._notify()
+        return pairs
+
+    # --- session support --------------------------------------------------------------------
+
+    def claim_recent(self) -> frozenset[int]:
+        """Dovecot's rule: what is in new/ (or above the last claim) is recent to the first
+        session that looks; that session moves new/ files to cur/."""
+        state = self._state
+        with state.lock:
+            state.sync()
+            claimed: set[int] = set()
+            moved: list[Row] = []
+            with state.index.transaction():
+                first = state.index.meta_int("first_recent_uid", 1)
+                for row in state.index.recent_rows(first):
+                    if row.subdir == "new":
+                        target = row._replace(subdir="cur", info=row.info or "")
+                        try:
+                            os.rename(state.file_path(row), state.file_path(target))
+                        except FileNotFoundError:
+                            continue  # another process claimed it first
+                        moved.append(target)
+                    claimed.add(row.uid)
+                state.index.update_files(moved)
+                uidnext = state.index.meta_int("uidnext", 1)
+                state.index.set_meta(first_recent_uid=max(first, uidnext))
+            state.invalidate()
+            return frozenset(claimed)
+
+    def vanished_since(self, modseq: int) -> list[int]:
+        return self._state.index.vanished_since(modseq)
+
+    def refresh(self) -> bool:
+        try:
+            self._state.sync()
+        except FileNotFoundError as error:
+            raise FolderNotFound(self._name) from error
+        seen, self._seen = self._seen, self._snapshot()
+        return seen != self._seen
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        return WATCHERS.add(("maildir", self._state.path), callback)
+
+    def get_cached(self, uid: int, field: str) -> bytes | None:
+        return self._state.index.get_cached(uid, field)
+
+    def set_cached(self, uid: int, field: str, value: bytes) -> None:
+        self._state.index.set_cached(uid, field, value)

@@ -1,0 +1,40 @@
+"""Writing one message file into tmp/: LF line ends, fsynced, sizes counted on the way."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from maa.storage.lineends import chunks_of, crlf_to_lf
+from maa.storage.maildir.durable import FILE_MODE, chown
+
+
+def write_tmp(
+    path: Path, source: bytes | BinaryIO, owner: tuple[int, int] | None
+) -> tuple[int, int]:
+    """Stream ``source`` to a new file at ``path`` with CRLF turned to LF; fsync it.
+    Returns (bytes on disk, bytes of the CRLF form)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    size = 0
+    vsize = 0
+    last = b""
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as handle:
+            for chunk in crlf_to_lf(chunks_of(source)):
+                handle.write(chunk)
+                size += len(chunk)
+                # Each LF not preceded by CR gains a CR in the CRLF form.
+                extra = chunk.count(b"\n") - chunk.count(b"\r\n")
+                if chunk[:1] == b"\n" and last == b"\r":
+                    extra -= 1
+                vsize += len(chunk) + extra
+                last = chunk[-1:]
+            os.fsync(handle.fileno())
+        chown(path, owner)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+    return size, vsize

@@ -1,0 +1,328 @@
+"""One folder's process-wide state: its index connection, cached uidlist and keywords, the
+group commit of appends, and the sync that reconciles the index with the files on disk.
+
+Every ``MaildirFolder`` for the same directory shares one ``FolderState`` (see ``state_for``),
+so one lock orders all of this process's changes to a folder. Other processes are ordered
+by the dovecot-uidlist dotlock (UIDs, keywords) and by sqlite's own locking (the index).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from maa.storage.interface import MessageInfo, TemporaryStorageError
+from maa.storage.lineends import CHUNK_SIZE, crlf_size
+from maa.storage.maildir import filename, index, keywords, uidlist
+from maa.storage.maildir.dotlock import dotlock
+from maa.storage.maildir.durable import fsync_dir, stamp
+from maa.storage.maildir.groupcommit import GroupCommit
+from maa.storage.maildir.index import FolderIndex, Row
+
+# A directory whose mtime is this close to now may change again within the same timestamp
+# tick without its mtime moving; such a scan is marked dirty so the next refresh rescans
+# (Dovecot's MAILDIR_SYNC_SECS rule).
+UNTRUSTED_MTIME_SECS = 2.0
+# listdir of new/ and cur/ is retried this often when a directory changes during the scan
+# (a rename racing readdir may hide a file); after that, no file is taken as expunged.
+SCAN_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A message file already durable in new/ or cur/, waiting for its UID."""
+
+    base: str
+    subdir: str
+    info: str | None
+    flags: frozenset[str]
+    size: int
+    vsize: int
+    date: float
+
+
+class FolderState:
+    def __init__(self, path: Path, owner: tuple[int, int] | None) -> None:
+        self.path = path
+        self.owner = owner
+        self.lock = threading.RLock()
+        self.index = FolderIndex(path / index.FILENAME, owner)
+        self.uidlist_path = path / uidlist.FILENAME
+        self.keywords_path = path / keywords.FILENAME
+        self._uidlist: uidlist.Uidlist | None = None
+        self._uidlist_stamp = ""
+        self._keywords: list[str] = []
+        self._keywords_stamp = ""
+        self._dotlock_depth = 0
+        self._rows: dict[int, Row] | None = None
+        self._rows_version = -1
+        self._infos: tuple[MessageInfo, ...] | None = None
+        self._infos_of: dict[int, Row] | None = None
+        self.appends: GroupCommit[Pending, int] = GroupCommit(self._commit_appends)
+        self.sync()
+
+    # --- locking ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """The dovecot-uidlist dotlock, re-entrant within this state."""
+        with self.lock:
+            if self._dotlock_depth:
+                self._dotlock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._dotlock_depth -= 1
+                return
+            with dotlock(self.uidlist_path, owner=self.owner):
+                self._dotlock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._dotlock_depth = 0
+
+    # --- uidlist and keywords -------------------------------------------------------------
+
+    def _uidlist_locked(self) -> uidlist.Uidlist:
+        current = stamp(self.uidlist_path)
+        if self._uidlist is not None and current == self._uidlist_stamp:
+            return self._uidlist
+        try:
+            loaded = uidlist.load(self.uidlist_path)
+        except (uidlist.UidlistError, ValueError):
+            loaded = None  # unreadable: start over with a new UIDVALIDITY, as Dovecot does
+        if loaded is None:
+            loaded = uidlist.create(self.uidlist_path, self.owner)
+        self._uidlist = loaded
+        self._uidlist_stamp = stamp(self.uidlist_path)
+        return loaded
+
+    def _uidlist_written(self) -> None:
+        self._uidlist_stamp = stamp(self.uidlist_path)
+
+    def keywords(self) -> list[str]:
+        with self.lock:
+            current = stamp(self.keywords_path)
+            if current != self._keywords_stamp:
+                self._keywords = keywords.load(self.keywords_path)
+                self._keywords_stamp = current
+            return self._keywords
+
+    def keyword_index(self, flags: frozenset[str]) -> dict[str, int]:
+        """Positions of the keywords in ``flags`` in dovecot-keywords, adding missing ones."""
+        wanted = {f for f in flags if not f.startswith("\\")}
+        with self.lock:
+            known = self.keywords()
+            if wanted - set(known):
+                with self.locked():
+                    known = list(keywords.load(self.keywords_path))
+                    known += sorted(wanted - set(known))
+                    keywords.save(self.keywords_path, known, self.owner)
+                    self._keywords, self._keywords_stamp = known, stamp(self.keywords_path)
+            return {name: i for i, name in enumerate(known) if name in wanted}
+
+    def flags_from_info(
+        self, info: str | None, old: frozenset[str] = frozenset()
+    ) -> frozenset[str]:
+        """Flags a file name gives, plus the keywords too many for a letter (index only)."""
+        known = self.keywords()
+        beyond = {f for f in old if f in known[len(filename.KEYWORD_LETTERS) :]}
+        return filename.flags_of(info, known) | beyond
+
+    # --- the index view -------------------------------------------------------------------
+
+    def rows(self) -> dict[int, Row]:
+        """Every indexed message by UID, cached until this or another process writes."""
+        with self.lock:
+            version = self.index.data_version()
+            if self._rows is None or version != self._rows_version:
+                self._rows = {row.uid: row for row in self.index.rows()}
+                self._rows_version = version
+            return self._rows
+
+    def infos(self) -> tuple[MessageInfo, ...]:
+        """``messages()``: built once per index version, shared by every session."""
+        with self.lock:
+            rows = self.rows()
+            if self._infos is None or self._infos_of is not rows:
+                self._infos = tuple(
+                    MessageInfo(r.uid, r.flags, r.vsize, r.date, r.modseq) for r in rows.values()
+                )
+                self._infos_of = rows
+            return self._infos
+
+    def invalidate(self) -> None:
+        self._rows = None
+        self._infos = None
+
+    def file_path(self, row: Row) -> Path:
+        return self.path / row.subdir / row.filename
+
+    # --- appends ----------------------------------------------------------------------------
+
+    def _commit_appends(self, batch: list[Pending]) -> list[int]:
+        with self.lock:
+            for subdir in sorted({p.subdir for p in batch}):
+                fsync_dir(self.path / subdir)
+            with self.locked():
+                current = self._uidlist_locked()
+                fresh: list[int] = []
+                uids: list[int] = []
+                for pending in batch:
+                    uid = current.by_base.get(pending.base)
+                    if uid is None:
+                        uid = current.add(pending.base)
+                        fresh.append(uid)
+                    uids.append(uid)
+                if fresh:
+                    uidlist.append(self.uidlist_path, current, fresh, self.owner)
+                    self._uidlist_written()
+                with self.index.transaction():
+                    modseq = self.index.next_modseq()
+                    self.index.insert(
+                        Row(uid, p.base, p.subdir, p.info, p.flags, p.size, p.vsize, p.date, modseq)
+                        for uid, p in zip(uids, batch, strict=True)
+                    )
+                    uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
+                    self.index.set_meta(uidnext=uidnext)
+            self.invalidate()
+            return uids
+
+    # --- sync -------------------------------------------------------------------------------
+
+    def _stamps(self) -> str:
+        return (
+            "|".join(stamp(self.path / d) for d in ("new", "cur")) + "|" + stamp(self.uidlist_path)
+        )
+
+    def sync(self, *, force: bool = False) -> bool:
+        """Bring the index up to date with the files; True if the index changed."""
+        with self.lock:
+            meta = self.index.meta()
+            fresh = "uidvalidity" not in meta or not self.uidlist_path.exists()
+            trusted = not (force or fresh) and meta.get("dirty") == "0"
+            if trusted and meta.get("stamps") == self._stamps():
+                return False
+            try:
+                with self.locked():
+                    return self._scan()
+            except FileNotFoundError as error:
+                raise TemporaryStorageError(f"folder vanished during sync: {error}") from error
+
+    def _list(self) -> tuple[dict[str, tuple[str, str | None]], bool, str]:
+        listing: dict[str, tuple[str, str | None]] = {}
+        for _ in range(SCAN_ATTEMPTS):
+            before = self._stamps()
+            listing.clear()
+            for subdir in ("new", "cur"):
+                for entry in os.listdir(self.path / subdir):
+                    if entry.startswith("."):
+                        continue
+                    name = filename.parse(entry)
+                    listing[name.base] = (subdir, name.info)
+            if self._stamps().rsplit("|", 1)[0] == before.rsplit("|", 1)[0]:
+                return listing, True, before
+        return listing, False, before
+
+    def _scan(self) -> bool:
+        listing, stable, before = self._list()
+        current = self._uidlist_locked()
+        meta = self.index.meta()
+        if meta.get("uidvalidity") != str(current.uidvalidity):
+            self.index.reset(current.uidvalidity)
+        rows = {row.uid: row for row in self.index.rows()}
+        added = [current.add(base) for base in sorted(set(listing) - set(current.by_base))]
+        if added:
+            uidlist.append(self.uidlist_path, current, added, self.owner)
+        missing = {uid for uid, base in current.records.items() if base not in listing}
+        if stable and missing:
+            current.remove(missing)
+            uidlist.rewrite(self.uidlist_path, current, self.owner)
+        self._uidlist_written()
+
+        inserts: list[Row] = []
+        updates: list[Row] = []
+        for uid, base in current.records.items():
+            entry = listing.get(base)
+            if entry is None:
+                continue
+            subdir, info = entry
+            row = rows.pop(uid, None)
+            if row is None or row.base != base:
+                new_row = self._row_for_file(uid, base, subdir, info)
+                if new_row is not None:
+                    inserts.append(new_row)
+            elif (row.subdir, row.info) != (subdir, info):
+                flags = self.flags_from_info(info, row.flags)
+                updates.append(row._replace(subdir=subdir, info=info, flags=flags))
+        gone = sorted(uid for uid in rows if stable or uid not in current.records)
+
+        now = time.time()
+        mtimes = [int(s.split(":")[0]) / 1e9 for s in before.split("|")[:2] if s != "-"]
+        dirty = not stable or any(now - m < UNTRUSTED_MTIME_SECS for m in mtimes)
+        changed = bool(inserts or updates or gone)
+        with self.index.transaction():
+            if changed:
+                modseq = self.index.next_modseq()
+                self.index.insert(r._replace(modseq=modseq) for r in inserts)
+                self.index.update_files(r._replace(modseq=modseq) for r in updates)
+                if gone:
+                    self.index.delete(gone, modseq)
+            uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
+            stamps = before.rsplit("|", 1)[0] + "|" + self._uidlist_stamp
+            self.index.set_meta(uidnext=uidnext, stamps=stamps, dirty=int(dirty))
+        if changed:
+            self.invalidate()
+        return changed
+
+    def _row_for_file(self, uid: int, base: str, subdir: str, info: str | None) -> Row | None:
+        """Index a message this process did not write: one stat (the internal date is the
+        mtime, Dovecot's rule) and, only for a name without ``,W=``, one read."""
+        path = self.path / subdir / filename.Name(base, info).filename
+        try:
+            st = os.stat(path)
+            size, vsize = filename.sizes(base)
+            if vsize is None:
+                vsize = _crlf_size_of(path)
+        except FileNotFoundError:
+            return None
+        flags = self.flags_from_info(info)
+        return Row(
+            uid, base, subdir, info, flags, size or st.st_size, vsize, float(int(st.st_mtime)), 0
+        )
+
+
+def _crlf_size_of(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return crlf_size(iter(lambda: handle.read(CHUNK_SIZE), b""))
+
+
+_states: weakref.WeakValueDictionary[Path, FolderState] = weakref.WeakValueDictionary()
+_states_lock = threading.Lock()
+
+
+def state_for(path: Path, owner: tuple[int, int] | None) -> FolderState:
+    """The one live state of the folder at ``path`` in this process."""
+    key = path.resolve()
+    with _states_lock:
+        state = _states.get(key)
+        if state is None:
+            state = FolderState(key, owner)
+            _states[key] = state
+        return state
+
+
+def forget(path: Path) -> None:
+    """Drop the state of a folder that was deleted or renamed away."""
+    key = path.resolve()
+    with _states_lock:
+        state = _states.pop(key, None)
+    if state is not None:
+        with state.lock:
+            state.index.close()
