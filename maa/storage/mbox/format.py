@@ -1,0 +1,288 @@
+"""The mbox file format: ``From `` separator lines, mboxrd quoting, LF on disk and CRLF shown.
+
+On disk each message is ``From <sender> <asctime date>\\n``, the message with LF line ends and
+every line matching ``>*From `` given one more ``>`` (mboxrd), then one empty line. Reading
+undoes both: one ``>`` comes off every ``>+From `` line and every LF becomes CRLF.
+
+Everything here streams: a message is handled a line (or ``LINE_CHUNK`` bytes of a line) at a
+time, never whole, and a file is scanned through ``mmap`` without copying it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import mmap
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+FROM_ = b"From "
+# The longest piece of one line handled at once. Lines longer than this (base64 without line
+# breaks, hostile input) are processed in pieces of this size, so memory stays bounded.
+LINE_CHUNK = 64 * 1024
+# Slices of a mapped file hashed or counted at a time: big enough that per-call overhead
+# vanishes, small enough that a 1 GB mbox is never copied whole.
+SCAN_SLICE = 1024 * 1024
+# A From_ line longer than this is not one (it would be a body line that happens to start
+# with "From " in a file some other program wrote without quoting).
+MAX_FROM_LINE = 1000
+# How much of a message's head is searched for Dovecot's X-UID/Status headers.
+HEADER_SCAN_LIMIT = 64 * 1024
+
+_QUOTED_FROM = re.compile(rb"^>+From ", re.MULTILINE)
+# ctime() form, as every MTA writes it: "Mon Nov  3 14:02:11 2025", maybe with a zone after.
+_ASCTIME = re.compile(
+    rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +"
+    rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) +"
+    rb"(\d{1,2}):(\d\d)(?::(\d\d))?(?: +[A-Z]{3,5}| +[-+]\d{4})* +(\d{4})"
+)
+_MONTHS = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun"]
+_MONTHS += [b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
+_STRICT_FROM_LINE = re.compile(rb"From \S+ +" + _ASCTIME.pattern + rb"\s*$")
+_DOVECOT_HEADER = re.compile(
+    rb"^(X-IMAPbase|X-IMAP|X-UID|Status|X-Status|X-Keywords):[ \t]*([^\r\n]*)",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def from_line(sender: str, when: float) -> bytes:
+    """The separator line that starts a message, ``From MAILER-DAEMON Mon Nov  3 ...``."""
+    safe = "".join(ch for ch in sender if ch.isprintable() and not ch.isspace()) or "MAILER-DAEMON"
+    stamp = time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(when))
+    return b"From " + safe.encode("utf-8", "replace") + b" " + stamp.encode("ascii") + b"\n"
+
+
+def parse_from_date(line: bytes) -> float | None:
+    """The date of a From_ line as POSIX seconds (read as UTC, as written), or None."""
+    found = _ASCTIME.search(line)
+    if found is None:
+        return None
+    month, day, hour, minute, second, year = found.groups()
+    try:
+        return float(
+            calendar.timegm(
+                (
+                    int(year),
+                    _MONTHS.index(month) + 1,
+                    int(day),
+                    int(hour),
+                    int(minute),
+                    int(second or 0),
+                    0,
+                    0,
+                    0,
+                )
+            )
+        )
+    except (ValueError, OverflowError):
+        return None
+
+
+@dataclass
+class EncodeResult:
+    """What writing one message cost: the bytes written after the From_ line (the message
+    and any LF added to end it) and the size of the CRLF form readers are shown."""
+
+    written: int = 0
+    size: int = 0
+
+
+def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
+    """The on-disk form of a message read from ``source`` (CRLF or LF line ends), in pieces.
+
+    Lines matching ``>*From `` get one more ``>``; CRLF becomes LF; a message that does not end
+    with a line end gets an LF (not counted in ``result.size``, so readers are shown exactly
+    what was given). ``result`` is filled in as the pieces are consumed.
+    """
+    at_line_start = True
+    carry = b""  # the undecided start of a line (only ">"s so far) or a held-back "\r"
+    last = b"\n"
+    while True:
+        piece = source.readline(LINE_CHUNK)
+        data = carry + piece
+        carry = b""
+        if not piece:
+            if data:
+                result.size += len(data)
+                result.written += len(data)
+                last = data
+                yield data
+            break
+        complete = data.endswith(b"\n")
+        if at_line_start:
+            rest = data.lstrip(b">")
+            if not rest and not complete:
+                carry = data
+                continue
+            if rest.startswith(FROM_):
+                data = b">" + data
+                result.size -= 1  # the added ">" is not shown to readers
+        if complete:
+            if data.endswith(b"\r\n"):
+                data = data[:-2] + b"\n"
+            result.size += len(data) + 1
+        else:
+            if data.endswith(b"\r"):
+                carry = b"\r"
+                data = data[:-1]
+            result.size += len(data)
+        at_line_start = complete
+        result.written += len(data)
+        if data:
+            last = data
+            yield data
+    if not last.endswith(b"\n"):
+        result.written += 1
+        yield b"\n"
+
+
+def decode_message(raw: BinaryIO) -> Iterator[bytes]:
+    """The CRLF form of a message whose on-disk body ``raw`` yields, in pieces."""
+    at_line_start = True
+    carry = b""
+    while True:
+        piece = raw.readline(LINE_CHUNK)
+        data = carry + piece
+        carry = b""
+        if not piece:
+            if data:
+                yield data
+            return
+        complete = data.endswith(b"\n")
+        if at_line_start:
+            rest = data.lstrip(b">")
+            if not rest and not complete:
+                carry = data
+                continue
+            if rest.startswith(FROM_) and data.startswith(b">"):
+                data = data[1:]
+        at_line_start = complete
+        yield data.replace(b"\n", b"\r\n") if complete else data
+
+
+class RangeReader(io.RawIOBase):
+    """Bytes ``start``..``end`` of an open file descriptor, read with ``pread`` so that the
+    descriptor's offset (shared by every reader of the folder) is never touched."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self._fd = fd
+        self._pos = start
+        self._end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._end - self._pos)
+        if want <= 0:
+            return 0
+        data = os.pread(self._fd, want, self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def open_range(fd: int, start: int, end: int) -> BinaryIO:
+    return io.BufferedReader(RangeReader(fd, start, end), buffer_size=LINE_CHUNK)
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedMessage:
+    """One message found in an mbox file: where it lies and what identifies it."""
+
+    from_offset: int  # start of its From_ line
+    body_offset: int  # first byte after the From_ line
+    body_end: int  # end of the message (the separating empty line excluded)
+    size: int  # bytes of the CRLF form
+    fingerprint: bytes  # hash of the From_ line and the message as on disk
+    internal_date: float | None
+    headers: dict[str, str]  # Dovecot's X-UID, Status, X-Status, X-Keywords, X-IMAPbase
+
+
+def is_separator(mm: mmap.mmap, pos: int, *, first: bool) -> bool:
+    """Whether a line starting at ``pos`` (known to begin with ``From ``) starts a message.
+
+    mboxrd quotes every ``From `` inside a message, but files written by other programs may
+    not; so a separator must follow an empty line (or start the file), or else look exactly
+    like ``From sender Mon Nov  3 14:02:11 2025``.
+    """
+    if first or pos < 2 or mm[pos - 2 : pos] == b"\n\n":
+        return True
+    end = mm.find(b"\n", pos, pos + MAX_FROM_LINE)
+    return end >= 0 and _STRICT_FROM_LINE.match(mm[pos:end]) is not None
+
+
+def find_separators(mm: mmap.mmap, start: int, end: int) -> list[int]:
+    """Offsets of every From_ line in ``start``..``end``; ``start`` itself counts if it begins
+    with ``From `` (the caller knows it is a message boundary)."""
+    found: list[int] = []
+    if mm[start : start + 5] == FROM_:
+        found.append(start)
+    pos = start
+    while True:
+        pos = mm.find(b"\nFrom ", pos, end)
+        if pos < 0:
+            return found
+        pos += 1
+        if is_separator(mm, pos, first=False):
+            found.append(pos)
+
+
+def scan(mm: mmap.mmap, start: int, end: int, *, want_headers: bool = True) -> list[ScannedMessage]:
+    """Every message between ``start`` and ``end`` (which must be a message boundary)."""
+    separators = find_separators(mm, start, end)
+    messages = []
+    for index, from_offset in enumerate(separators):
+        next_start = separators[index + 1] if index + 1 < len(separators) else end
+        line_end = mm.find(b"\n", from_offset, next_start)
+        body_offset = next_start if line_end < 0 else line_end + 1
+        body_end = next_start
+        if body_end - body_offset >= 2 and mm[body_end - 2 : body_end] == b"\n\n":
+            body_end -= 1  # the empty line that separates messages
+        elif body_end - body_offset == 1 and mm[body_offset:body_end] == b"\n":
+            body_end -= 1
+        messages.append(_measure(mm, from_offset, body_offset, body_end, want_headers=want_headers))
+    return messages
+
+
+def _measure(
+    mm: mmap.mmap, from_offset: int, body_offset: int, body_end: int, *, want_headers: bool
+) -> ScannedMessage:
+    digest = hashlib.blake2b(digest_size=16)
+    newlines = 0
+    for pos in range(from_offset, body_end, SCAN_SLICE):
+        piece = mm[pos : min(pos + SCAN_SLICE, body_end)]
+        digest.update(piece)
+        if pos + SCAN_SLICE > body_offset:
+            newlines += piece.count(b"\n", max(0, body_offset - pos))
+    quoted = sum(1 for _ in _QUOTED_FROM.finditer(mm, body_offset, body_end))
+    size = body_end - body_offset - quoted + newlines
+    headers = _dovecot_headers(mm, body_offset, body_end) if want_headers else {}
+    return ScannedMessage(
+        from_offset=from_offset,
+        body_offset=body_offset,
+        body_end=body_end,
+        size=size,
+        fingerprint=digest.digest(),
+        internal_date=parse_from_date(mm[from_offset:body_offset]),
+        headers=headers,
+    )
+
+
+def _dovecot_headers(mm: mmap.mmap, start: int, end: int) -> dict[str, str]:
+    head = mm[start : min(end, start + HEADER_SCAN_LIMIT)]
+    if head.startswith(b"\n"):
+        return {}
+    blank = head.find(b"\n\n")
+    if blank >= 0:
+        head = head[: blank + 1]
+    found: dict[str, str] = {}
+    for match in _DOVECOT_HEADER.finditer(head):
+        key = match.group(1).decode("ascii").lower()
+        found.setdefault(key, match.group(2).decode("utf-8", "replace").strip())
+    return found

@@ -1,0 +1,154 @@
+"""mbox locking as Postfix's local(8), mutt and Dovecot do it: a dotlock and an fcntl lock.
+
+Writers take ``<file>.lock`` (made with the link trick, so it is atomic even over NFS) and
+then an exclusive fcntl lock; readers take a shared fcntl lock only. The fcntl locks are
+Linux's open-file-description locks where available: they conflict with the classic POSIX
+locks other programs take, but belong to one descriptor, so a thread that closes another
+descriptor of the same file does not silently drop them (the classic POSIX-lock trap).
+
+Every wait is bounded: the lock is retried until a deadline, then ``LockTimeout`` (a
+``TemporaryStorageError``: LMTP answers 4xx and the MTA tries again later).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import secrets
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from maa.storage.interface import TemporaryStorageError
+
+# Pause between attempts while a lock is busy: short first, so an uncontended wait is quick,
+# growing to a tenth of a second so a long wait does not spin.
+_FIRST_PAUSE = 0.005
+_MAX_PAUSE = 0.1
+
+_SETLK = getattr(fcntl, "F_OFD_SETLK", fcntl.F_SETLK)
+
+
+class LockTimeout(TemporaryStorageError):
+    pass
+
+
+def _pauses(deadline: float, what: str) -> Iterator[None]:
+    """Sleep between attempts; raise ``LockTimeout`` once ``deadline`` (monotonic) passes."""
+    pause = _FIRST_PAUSE
+    while True:
+        if time.monotonic() >= deadline:
+            raise LockTimeout(f"timed out waiting for the lock on {what}")
+        time.sleep(pause)
+        pause = min(pause * 2, _MAX_PAUSE)
+        yield
+
+
+def _flock_struct(lock_type: int) -> bytes:
+    # struct flock: l_type, l_whence, l_start, l_len, l_pid (0, as OFD locks require).
+    return struct.pack("hhqqi4x", lock_type, os.SEEK_SET, 0, 0, 0)
+
+
+def try_fcntl_lock(fd: int, *, exclusive: bool) -> bool:
+    lock_type = fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK
+    try:
+        fcntl.fcntl(fd, _SETLK, _flock_struct(lock_type))
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def fcntl_lock(fd: int, *, exclusive: bool, deadline: float, what: str) -> None:
+    """Take an fcntl lock on the whole file, waiting until ``deadline`` (monotonic)."""
+    if try_fcntl_lock(fd, exclusive=exclusive):
+        return
+    for _ in _pauses(deadline, what):
+        if try_fcntl_lock(fd, exclusive=exclusive):
+            return
+
+
+def fcntl_unlock(fd: int) -> None:
+    fcntl.fcntl(fd, _SETLK, _flock_struct(fcntl.F_UNLCK))
+
+
+class DotLock:
+    """``<path>.lock``, as mail programs have made it since the 1980s.
+
+    A unique file is created with O_EXCL and hard-linked to the lock name; the link either
+    succeeds or the unique file's link count says it did (NFS may lose the reply). A lock
+    file older than ``stale_after`` seconds was left by a crashed program and is removed.
+    """
+
+    def __init__(self, target: Path, *, stale_after: float) -> None:
+        self.path = target.with_name(target.name + ".lock")
+        self._stale_after = stale_after
+        self._held = False
+
+    def acquire(self, deadline: float) -> None:
+        unique = self.path.with_name(
+            f".{self.path.name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
+        )
+        fd = os.open(unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+        try:
+            if self._try_link(unique):
+                return
+            for _ in _pauses(deadline, str(self.path)):
+                if self._try_link(unique):
+                    return
+        finally:
+            try:
+                os.unlink(unique)
+            except FileNotFoundError:
+                pass
+
+    def _try_link(self, unique: Path) -> bool:
+        try:
+            os.link(unique, self.path)
+        except FileExistsError:
+            if os.stat(unique).st_nlink == 2:
+                self._held = True
+                return True
+            self._break_if_stale()
+            return False
+        self._held = True
+        return True
+
+    def _break_if_stale(self) -> None:
+        try:
+            age = time.time() - os.stat(self.path).st_mtime
+        except FileNotFoundError:
+            return
+        if age > self._stale_after:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+    def touch(self) -> None:
+        """Show a long holder (an expunge of a big file) is alive, so nobody breaks the lock."""
+        if self._held:
+            try:
+                os.utime(self.path)
+            except FileNotFoundError:
+                pass
+
+    def moved(self, target: Path) -> None:
+        """The held lock file moved with its directory (a folder renamed while locked)."""
+        self.path = target.with_name(target.name + ".lock")
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass

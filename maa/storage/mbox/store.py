@@ -1,0 +1,308 @@
+"""``MboxStore``: one user's tree of mbox folders (the ``MailStore`` of the storage contract)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+from maa.storage.interface import (
+    HIERARCHY_SEPARATOR,
+    INBOX,
+    SPECIAL_FOLDERS,
+    FolderExists,
+    FolderInfo,
+    FolderNotFound,
+    InvalidFolderName,
+)
+from maa.storage.mbox.folder import MboxFolder, _storage_errors
+from maa.storage.mbox.index import INDEX_FILE, Index
+from maa.storage.mbox.names import SELF_FILE, Layout, folder_info, normalize, parent_names
+from maa.storage.mbox.writer import fsync_dir
+
+# How long a writer waits for another program's lock before answering "try again later".
+# Dovecot waits up to 5 minutes, but maa's IMAP sessions call storage on the reactor thread;
+# 10 s is far longer than any local delivery holds an mbox, and the MTA retries a 4xx.
+LOCK_TIMEOUT = 10.0
+# A dotlock untouched for this long was left by a crashed program (Dovecot's
+# mbox_dotlock_change_timeout is 2 minutes, Postfix's stale_lock_time 500 s).
+STALE_LOCK_AGE = 300.0
+SUBSCRIPTIONS_FILE = ".subscriptions"
+_CONVERT_MARK = ".maa-convert"
+
+
+class MboxStore:
+    def __init__(
+        self,
+        root: Path | str,
+        owner: tuple[int, int] | None = None,
+        *,
+        lock_timeout: float = LOCK_TIMEOUT,
+        stale_lock_age: float = STALE_LOCK_AGE,
+    ) -> None:
+        self.root = Path(root)
+        self.owner = owner
+        self.lock_timeout = lock_timeout
+        self.stale_lock_age = stale_lock_age
+        self.layout = Layout(self.root)
+        self._lock = threading.RLock()
+        self._folders: dict[str, MboxFolder] = {}
+        if not self.root.is_dir():
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.chown(self.root)
+        self.index = Index(self.root / INDEX_FILE)
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                self.chown(self.root / (INDEX_FILE + suffix))
+        self._finish_conversions()
+
+    def __repr__(self) -> str:
+        return f"<MboxStore {self.root}>"
+
+    def chown(self, path: Path) -> None:
+        """Give a file maa made to the mailbox's owner (when running as root)."""
+        if self.owner is not None and os.geteuid() == 0:
+            os.chown(path, *self.owner)
+
+    def close(self) -> None:
+        with self._lock:
+            for folder in self._folders.values():
+                folder.close()
+            self.index.close()
+
+    # Folders
+
+    @_storage_errors
+    def list_folders(self) -> list[FolderInfo]:
+        with self._lock:
+            self._ensure_inbox()
+            return [folder_info(n, s, SPECIAL_FOLDERS) for n, s in self.layout.folders()]
+
+    @_storage_errors
+    def folder(self, name: str) -> MboxFolder:
+        name = normalize(name)
+        with self._lock:
+            if name == INBOX:
+                self._ensure_inbox()
+            elif not self.layout.is_selectable(name):
+                raise FolderNotFound(name)
+            folder = self._folders.get(name)
+            if folder is None:
+                folder = self._folders[name] = MboxFolder(self, name)
+            return folder
+
+    @_storage_errors
+    def create_folder(self, name: str) -> None:
+        name = normalize(name)
+        with self._lock:
+            if name == INBOX or self.layout.is_selectable(name):
+                raise FolderExists(name)
+            for parent in parent_names(name):
+                self._make_parent(parent)
+            self._create_file(self.layout.mbox_file(name), exists=FolderExists(name))
+
+    @_storage_errors
+    def delete_folder(self, name: str) -> None:
+        name = normalize(name)
+        if name == INBOX:
+            raise InvalidFolderName("INBOX cannot be deleted")
+        with self._lock:
+            entry = self.layout.entry(name)
+            if self.layout.is_selectable(name):
+                folder = self.folder(name)
+                with folder._lock, folder._file_locked(exclusive=True):
+                    os.unlink(self.layout.mbox_file(name))
+                    with self.index.transaction() as db:
+                        self.index.drop_folder(db, name)
+                self._forget(name, children=False)
+                if entry.is_dir() and not self.layout.has_children(name):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(entry)
+                fsync_dir(entry.parent)
+            elif entry.is_dir():
+                if self.layout.has_children(name):
+                    raise InvalidFolderName(f"{name} has no messages, only child folders")
+                os.rmdir(entry)
+            else:
+                raise FolderNotFound(name)
+
+    @_storage_errors
+    def rename_folder(self, old: str, new: str) -> None:
+        old, new = normalize(old), normalize(new)
+        with self._lock:
+            if new == INBOX or os.path.lexists(self.layout.entry(new)):
+                raise FolderExists(new)
+            if new.startswith(old + HIERARCHY_SEPARATOR):
+                raise InvalidFolderName(f"cannot move {old} into itself")
+            if old == INBOX:
+                self._rename_inbox(new)
+                return
+            source = self.layout.entry(old)
+            if not os.path.lexists(source):
+                raise FolderNotFound(old)
+            for parent in parent_names(new):
+                self._make_parent(parent)
+            with contextlib.ExitStack() as locks:
+                dotlock = None
+                if self.layout.is_selectable(old):
+                    folder = self.folder(old)
+                    locks.enter_context(folder._lock)
+                    _, dotlock = locks.enter_context(folder._file_locked(exclusive=True))
+                target = self.layout.entry(new)
+                os.rename(source, target)
+                if dotlock is not None and target.is_dir():
+                    dotlock.moved(self.layout.mbox_file(new))  # it was inside the directory
+                fsync_dir(target.parent)
+                fsync_dir(source.parent)
+                with self.index.transaction() as db:
+                    self.index.drop_folders_under(db, new)
+                    self.index.rename_folders(db, old, new)
+            self._forget(old, children=True)
+            self._rename_subscriptions(old, new)
+
+    def _rename_inbox(self, new: str) -> None:
+        """RFC 3501 6.3.5: INBOX's messages move to ``new``; INBOX stays, empty."""
+        for parent in parent_names(new):
+            self._make_parent(parent)
+        inbox = self.folder(INBOX)
+        with inbox._lock, inbox._file_locked(exclusive=True) as (fd, _):
+            inbox._sync_file(fd)
+            target = self.layout.entry(new)
+            os.rename(self.layout.entry(INBOX), target)
+            with self.index.transaction() as db:
+                self.index.drop_folder(db, new)
+                self.index.rename_one_folder(db, INBOX, new)
+            self._create_file(self.layout.entry(INBOX), exists=None)
+            fsync_dir(target.parent)
+        self._forget(INBOX, children=False)
+
+    def _forget(self, name: str, *, children: bool) -> None:
+        for known in list(self._folders):
+            if known == name or (children and known.startswith(name + HIERARCHY_SEPARATOR)):
+                self._folders.pop(known).forget()
+
+    def _ensure_inbox(self) -> None:
+        path = self.layout.entry(INBOX)
+        if not path.is_file():
+            self._create_file(path, exists=None)
+
+    def _create_file(self, path: Path, *, exists: Exception | None) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            if exists is not None:
+                raise exists from None
+            return
+        os.close(fd)
+        self.chown(path)
+        fsync_dir(path.parent)
+
+    def _make_parent(self, name: str) -> None:
+        """Make ``name`` a directory that can hold child folders."""
+        directory = self.layout.children_dir(name)
+        if directory.is_dir():
+            return
+        if directory.is_file():
+            self._convert_to_directory(name)
+            return
+        directory.mkdir(mode=0o700)
+        self.chown(directory)
+        fsync_dir(directory.parent)
+
+    def _convert_to_directory(self, name: str) -> None:
+        """Folder ``name`` (a file) gets children: its messages move to ``<name>/.mbox``.
+        Made in a hidden directory and renamed into place; ``_finish_conversions`` completes
+        one a crash interrupted."""
+        folder = self.folder(name)
+        entry = self.layout.entry(name)
+        staging = entry.with_name(f".{entry.name}{_CONVERT_MARK}")
+        with folder._lock, folder._file_locked(exclusive=True):
+            staging.mkdir(mode=0o700)
+            self.chown(staging)
+            os.rename(entry, staging / SELF_FILE)
+            os.rename(staging, entry)
+            fsync_dir(entry)
+            fsync_dir(entry.parent)
+
+    def _finish_conversions(self) -> None:
+        for directory, subdirs, _ in os.walk(self.root):
+            for sub in subdirs:
+                if sub.startswith(".") and sub.endswith(_CONVERT_MARK):
+                    target = Path(directory) / sub[1 : -len(_CONVERT_MARK)]
+                    if not os.path.lexists(target):
+                        os.rename(Path(directory) / sub, target)
+
+    # Subscriptions
+
+    def _subscription_path(self) -> Path:
+        return self.root / SUBSCRIPTIONS_FILE
+
+    @_storage_errors
+    def subscriptions(self) -> list[str]:
+        with self._lock:
+            return self._read_subscriptions()
+
+    def _read_subscriptions(self) -> list[str]:
+        try:
+            text = self._subscription_path().read_text("utf-8", "replace")
+        except FileNotFoundError:
+            return []
+        names: list[str] = []
+        for line in text.splitlines():
+            if not line or line.startswith("V\t"):
+                continue  # blank, or the version line of Dovecot 2.2+'s format
+            with contextlib.suppress(InvalidFolderName):
+                name = normalize(line.replace("\t", HIERARCHY_SEPARATOR))
+                if name not in names:
+                    names.append(name)
+        return names
+
+    def _write_subscriptions(self, names: list[str]) -> None:
+        path = self._subscription_path()
+        temp = path.with_name(path.name + ".tmp")
+        with open(temp, "w", encoding="utf-8") as out:
+            out.write("".join(name + "\n" for name in names))
+            out.flush()
+            os.fsync(out.fileno())
+        self.chown(temp)
+        os.rename(temp, path)
+        fsync_dir(self.root)
+
+    @_storage_errors
+    def subscribe(self, name: str) -> None:
+        name = normalize(name)
+        with self._lock:
+            names = self._read_subscriptions()
+            if name not in names:
+                self._write_subscriptions([*names, name])
+
+    @_storage_errors
+    def unsubscribe(self, name: str) -> None:
+        name = normalize(name)
+        with self._lock:
+            names = self._read_subscriptions()
+            if name in names:
+                self._write_subscriptions([n for n in names if n != name])
+
+    def _rename_subscriptions(self, old: str, new: str) -> None:
+        names = self._read_subscriptions()
+        renamed = [
+            new + n[len(old) :] if n == old or n.startswith(old + HIERARCHY_SEPARATOR) else n
+            for n in names
+        ]
+        if renamed != names:
+            self._write_subscriptions(renamed)
+
+    @_storage_errors
+    def ensure_defaults(self) -> None:
+        with self._lock:
+            self._ensure_inbox()
+            if self._subscription_path().exists():
+                return
+            for name in SPECIAL_FOLDERS:
+                if not self.layout.is_selectable(name):
+                    self.create_folder(name)
+            names = self._read_subscriptions()
+            wanted = [INBOX, *SPECIAL_FOLDERS]
+            self._write_subscriptions(names + [n for n in wanted if n not in names])

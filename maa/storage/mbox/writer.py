@@ -1,0 +1,193 @@
+"""Writing mbox files: appending messages in place, and rewriting without expunged ones.
+
+Both are called with the folder's dotlock and exclusive fcntl lock held. An append that fails
+(disk full) truncates the file back to where it was, so a half-written message is never left
+behind; an expunge writes a new file beside the old one, fsyncs it and renames it over, so a
+crash at any moment leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from maa.storage.mbox.format import EncodeResult, encode_message, from_line
+from maa.storage.mbox.index import Record
+
+# Bytes gathered before one write(2): fewer system calls for messages of many short lines.
+WRITE_BUFFER = 256 * 1024
+# Bytes copied per system call when an expunge rewrites a file.
+COPY_CHUNK = 1024 * 1024
+# Bytes copied between touches of the dotlock during a rewrite, so that a long expunge of a
+# big file is never taken for a crashed one (stale locks are judged by mtime).
+TOUCH_EVERY = 16 * 1024 * 1024
+# Dovecot writes MAILER-DAEMON when the envelope sender is unknown, as here: IMAP APPEND and
+# copies have none, and LMTP's is in the Return-Path header the delivery code adds.
+DEFAULT_SENDER = "MAILER-DAEMON"
+TEMP_MARK = ".maa-expunge."
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    from_offset: int
+    body_offset: int
+    body_end: int
+    size: int
+    fingerprint: bytes
+
+
+class _Output:
+    """Buffered writes to an fd from a known offset, tracking the position."""
+
+    def __init__(self, fd: int, position: int) -> None:
+        self.fd = fd
+        self.position = position
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def write(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self.position += len(data)
+        if self._pending_size >= WRITE_BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        view = memoryview(b"".join(self._pending))
+        self._pending.clear()
+        self._pending_size = 0
+        while view:
+            done = os.write(self.fd, view)
+            view = view[done:]
+
+
+def append_messages(
+    fd: int, sources: Sequence[tuple[BinaryIO, float]], *, durable: bool = True
+) -> list[Written]:
+    """Append each (message stream, internal date) to the mbox open at ``fd``; fsync."""
+    end = os.fstat(fd).st_size
+    os.lseek(fd, end, os.SEEK_SET)
+    out = _Output(fd, end)
+    if end > 0:
+        tail = os.pread(fd, 2, max(0, end - 2))
+        if not tail.endswith(b"\n"):
+            out.write(b"\n\n")
+        elif tail != b"\n\n" and end >= 2:
+            out.write(b"\n")  # another program left no empty line after its last message
+    written = []
+    try:
+        for source, when in sources:
+            digest = hashlib.blake2b(digest_size=16)
+            from_offset = out.position
+            line = from_line(DEFAULT_SENDER, when)
+            digest.update(line)
+            out.write(line)
+            body_offset = out.position
+            result = EncodeResult()
+            for piece in encode_message(source, result):
+                digest.update(piece)
+                out.write(piece)
+            body_end = out.position
+            out.write(b"\n")
+            written.append(
+                Written(from_offset, body_offset, body_end, result.size, digest.digest())
+            )
+        out.flush()
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.ftruncate(fd, end)
+        raise
+    return written
+
+
+def temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}.{secrets.token_hex(4)}")
+
+
+def remove_leftovers(path: Path) -> None:
+    """Delete temporary files of expunges that crashed (called with the dotlock held, so no
+    expunge of this file is running)."""
+    prefix = f".{path.name}{TEMP_MARK}"
+    try:
+        names = os.listdir(path.parent)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.startswith(prefix):
+            try:
+                os.unlink(path.parent / name)
+            except FileNotFoundError:
+                pass
+
+
+def rewrite(
+    fd: int,
+    path: Path,
+    keep: Sequence[Record],
+    *,
+    touch: Callable[[], None],
+    chown: Callable[[Path], None],
+) -> list[Record]:
+    """Replace the file at ``path`` with one holding only ``keep`` (in file order); returns
+    them with their new offsets. The new file is fsynced before it is renamed over the old
+    one, and the directory after."""
+    temp = temp_path(path)
+    out_fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    moved = []
+    try:
+        os.fchmod(out_fd, os.fstat(fd).st_mode & 0o7777)
+        chown(temp)
+        out = _Output(out_fd, 0)
+        since_touch = 0
+        for record in sorted(keep, key=lambda r: r.from_offset):
+            start = out.position
+            position = record.from_offset
+            while position < record.body_end:
+                data = os.pread(fd, min(COPY_CHUNK, record.body_end - position), position)
+                if not data:
+                    raise OSError(f"{path} shrank while it was locked")
+                out.write(data)
+                position += len(data)
+                since_touch += len(data)
+                if since_touch >= TOUCH_EVERY:
+                    touch()
+                    since_touch = 0
+            shift = start - record.from_offset
+            moved.append(
+                Record(
+                    uid=record.uid,
+                    from_offset=start,
+                    body_offset=record.body_offset + shift,
+                    body_end=record.body_end + shift,
+                    size=record.size,
+                    fingerprint=record.fingerprint,
+                    flags=record.flags,
+                    internal_date=record.internal_date,
+                    modseq=record.modseq,
+                )
+            )
+            out.write(b"\n")
+        out.flush()
+        os.fsync(out_fd)
+    except BaseException:
+        os.close(out_fd)
+        os.unlink(temp)
+        raise
+    os.close(out_fd)
+    os.rename(temp, path)
+    fsync_dir(path.parent)
+    return moved
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
