@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "queue"))
+
+from front_support import Front, front
+from queue_fixtures import maillog, make_ctx
+
+__all__ = ["Front", "front", "maillog", "make_ctx"]
