@@ -1,0 +1,310 @@
+"""Tricky messages shared by the tests in this folder (CRLF form, as storage returns them).
+
+Each entry is a name and the raw bytes; ``dovecot_expected.json`` holds what Dovecot 2.3
+answers for each (see ``regen_dovecot_expected.py``).
+"""
+
+from __future__ import annotations
+
+
+def crlf(text: str | bytes) -> bytes:
+    """Lines joined with CRLF; a str is encoded as UTF-8 (for 8-bit headers and bodies)."""
+    data = text.encode() if isinstance(text, str) else text
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+SIMPLE = crlf(
+    "From: Alice <alice@example.test>\n"
+    "To: bob@example.test\n"
+    "Subject: hi\n"
+    "Date: Mon, 23 Nov 2026 10:00:00 +0100\n"
+    "Message-ID: <simple.1@example.test>\n"
+    "\n"
+    "body\n"
+)
+
+MIXED = crlf(
+    'From: "Doe, John" <john@example.test>\n'
+    "To: alice@example.test, Bob Smith <bob@example.test>\n"
+    'Cc: team: carol@example.test, "Dave D." <dave@example.test>;\n'
+    "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= with\n"
+    "\tattachments\n"
+    "Date: Tue, 24 Nov 2026 08:15:00 -0500 (EST)\n"
+    "Message-ID: <mixed.2@example.test>\n"
+    "In-Reply-To: <simple.1@example.test>\n"
+    "References: <root.0@example.test> <simple.1@example.test>\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/mixed; boundary="outer"\n'
+    "\n"
+    "This is the preamble.\n"
+    "--outer\n"
+    "Content-Type: multipart/alternative; boundary=inner\n"
+    "\n"
+    "--inner\n"
+    'Content-Type: text/plain; charset="utf-8"; format=flowed\n'
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "Gr=C3=BC=C3=9Fe aus K=C3=B6ln,=20\n"
+    "soft line=\n"
+    "break\n"
+    "--inner\n"
+    "Content-Type: text/html; charset=utf-8\n"
+    "Content-Transfer-Encoding: 8bit\n"
+    "\n"
+    "<p>Grüße aus <b>Köln</b></p>\n"
+    "--inner--\n"
+    "--outer\n"
+    'Content-Type: application/pdf; name="report.pdf"\n'
+    "Content-Transfer-Encoding: base64\n"
+    'Content-Disposition: attachment; filename="report.pdf"; size=12\n'
+    "Content-ID: <part3@example.test>\n"
+    "Content-Description: The report\n"
+    "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n"
+    "Content-Language: en, de\n"
+    "Content-Location: http://example.test/report.pdf\n"
+    "\n"
+    "JVBERi0xLjQKJcOkw7zDtsOfCg==\n"
+    "--outer--\n"
+    "epilogue\n"
+)
+
+RFC822_ATTACHMENT = crlf(
+    "From: carol@example.test\n"
+    "To: alice@example.test\n"
+    "Subject: Fwd: the original\n"
+    'Content-Type: multipart/mixed; boundary="b1"\n'
+    "\n"
+    "--b1\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "See attached.\n"
+    "--b1\n"
+    "Content-Type: message/rfc822\n"
+    "Content-Disposition: inline\n"
+    "\n"
+    "From: Dave <dave@example.test>\n"
+    "To: carol@example.test\n"
+    "Subject: the original\n"
+    "Message-ID: <orig@example.test>\n"
+    'Content-Type: multipart/alternative; boundary="b2"\n'
+    "\n"
+    "--b2\n"
+    "Content-Type: text/plain; charset=us-ascii\n"
+    "\n"
+    "plain version\n"
+    "two lines\n"
+    "--b2\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<p>html version</p>\n"
+    "--b2--\n"
+    "\n"
+    "--b1--\n"
+)
+
+EIGHT_BIT_HEADERS = crlf(
+    "From: Jörg Müller <joerg@example.test>\n"
+    'To: "Ünal" <uenal@example.test>\n'
+    'Subject: Grüße "quoted" and \\backslash\\\n'
+    "Date: Wed, 25 Nov 2026 12:00:00 +0000\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: 8bit\n"
+    "\n"
+    "Grüße\n"
+)
+
+GROUPS = crlf(
+    'From: "Many \\"quotes\\" \\\\ here" <q@example.test>\n'
+    "Sender: (just a comment) sender@example.test\n"
+    "Reply-To: reply@example.test (Reply Person)\n"
+    "To: undisclosed-recipients:;\n"
+    "Cc: friends: a@example.test, B <b@example.test>;, outside@example.test\n"
+    "Bcc: <@relay1.test,@relay2.test:routed@example.test>, carol\n"
+    "Subject: groups\n"
+    "\n"
+    "x\n"
+)
+
+NO_CONTENT_TYPE = crlf(
+    "From: a@example.test\n"
+    "Subject: no content type\n"
+    "Content-Transfer-Encoding: 8bit\n"
+    "\n"
+    "just text\n"
+    "second line\n"
+)
+
+BROKEN_BOUNDARY = crlf(
+    "From: a@example.test\n"
+    "Subject: broken boundary\n"
+    'Content-Type: multipart/mixed; boundary="abc"\n'
+    "\n"
+    "--abc\n"
+    'Content-Type: multipart/alternative; boundary="abcd"\n'
+    "\n"
+    "--abcd\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "inner part, never closed\n"
+    "--abc\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "second outer part, no close delimiter either\n"
+)
+
+BOUNDARY_NEVER_SEEN = crlf(
+    "From: a@example.test\n"
+    "Subject: boundary never seen\n"
+    'Content-Type: multipart/mixed; boundary="zzz"\n'
+    "\n"
+    "there is no boundary line here\n"
+)
+
+MULTIPART_NO_BOUNDARY = crlf(
+    "From: a@example.test\n"
+    "Subject: multipart without boundary\n"
+    "Content-Type: multipart/mixed\n"
+    "\n"
+    "text\n"
+)
+
+NO_TRAILING_CRLF = b"From: a@example.test\r\nSubject: no trailing newline\r\n\r\nlast line"
+
+EMPTY_BODY = crlf("From: a@example.test\nSubject: empty body\n\n")
+
+HEADER_ONLY = b"From: a@example.test\r\nSubject: no blank line\r\n"
+
+DIGEST = crlf(
+    "From: list@example.test\n"
+    "Subject: digest\n"
+    'Content-Type: multipart/digest; boundary="d"\n'
+    "\n"
+    "--d\n"
+    "\n"
+    "From: one@example.test\n"
+    "Subject: first\n"
+    "\n"
+    "one\n"
+    "--d\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "not a message\n"
+    "--d--\n"
+)
+
+ODD_HEADERS = crlf(
+    "From: a@example.test\n"
+    "Subject: first subject   \n"
+    "Subject: second subject\n"
+    "To: <>\n"
+    "Cc:\n"
+    "X-No-Colon-Line\n"
+    "Content-Type: TEXT/Plain; CHARSET=ISO-8859-1; Format=Flowed\n"
+    "Content-Transfer-Encoding: QUOTED-PRINTABLE\n"
+    "\n"
+    "caf=E9\n"
+)
+
+RFC2231 = crlf(
+    "From: a@example.test\n"
+    "Subject: rfc2231\n"
+    'Content-Type: multipart/mixed; boundary="x"\n'
+    "\n"
+    "--x\n"
+    "Content-Type: application/octet-stream;\n"
+    " name*0*=utf-8''%E2%82%AC%20rates;\n"
+    " name*1*=%20for%20;\n"
+    " name*2=2026.txt\n"
+    "Content-Disposition: attachment; filename*=utf-8''%E2%82%AC.txt\n"
+    "\n"
+    "data\n"
+    "--x--\n"
+)
+
+ENCODED_RFC822 = crlf(
+    "From: a@example.test\n"
+    "Subject: base64 message/rfc822\n"
+    "Content-Type: message/rfc822\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "RnJvbTogYkBleGFtcGxlLnRlc3QNCg0KaGkNCg==\n"
+)
+
+TOP_RFC822 = crlf(
+    "From: a@example.test\n"
+    "Subject: whole message is message/rfc822\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "From: inner@example.test\n"
+    "Subject: inner\n"
+    "\n"
+    "inner body\n"
+)
+
+EMPTY_MULTIPART = crlf(
+    "From: a@example.test\n"
+    "Subject: no parts\n"
+    'Content-Type: multipart/mixed; boundary="e"\n'
+    "\n"
+    "preamble only\n"
+    "--e--\n"
+)
+
+PART_WITHOUT_HEADER = crlf(
+    "From: a@example.test\n"
+    "Subject: part header cut by boundary\n"
+    'Content-Type: multipart/mixed; boundary="p"\n'
+    "\n"
+    "--p\n"
+    "Content-Type: text/plain\n"
+    "--p\n"
+    "\n"
+    "no header at all\n"
+    "--p--\n"
+)
+
+CORPUS: dict[str, bytes] = {
+    "simple": SIMPLE,
+    "mixed": MIXED,
+    "rfc822_attachment": RFC822_ATTACHMENT,
+    "eight_bit_headers": EIGHT_BIT_HEADERS,
+    "groups": GROUPS,
+    "no_content_type": NO_CONTENT_TYPE,
+    "broken_boundary": BROKEN_BOUNDARY,
+    "boundary_never_seen": BOUNDARY_NEVER_SEEN,
+    "multipart_no_boundary": MULTIPART_NO_BOUNDARY,
+    "no_trailing_crlf": NO_TRAILING_CRLF,
+    "empty_body": EMPTY_BODY,
+    "header_only": HEADER_ONLY,
+    "digest": DIGEST,
+    "odd_headers": ODD_HEADERS,
+    "rfc2231": RFC2231,
+    "encoded_rfc822": ENCODED_RFC822,
+    "top_rfc822": TOP_RFC822,
+    "empty_multipart": EMPTY_MULTIPART,
+    "part_without_header": PART_WITHOUT_HEADER,
+}
+
+# Sections fetched from Dovecot for every corpus message (IMAP section syntax).
+SECTIONS = (
+    "",
+    "HEADER",
+    "TEXT",
+    "1",
+    "1.MIME",
+    "2",
+    "2.MIME",
+    "1.1",
+    "1.2",
+    "2.1",
+    "2.2",
+    "2.HEADER",
+    "2.TEXT",
+    "2.1.MIME",
+    "3",
+    "9",
+    "HEADER.FIELDS (SUBJECT from)",
+    "HEADER.FIELDS.NOT (Subject Content-Type)",
+    "HEADER.FIELDS (X-Absent)",
+    "2.HEADER.FIELDS (Subject)",
+)
