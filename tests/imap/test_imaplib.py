@@ -163,7 +163,7 @@ def test_append_select_examine_status(imap_port: int) -> None:
         assert m.untagged_responses.get("UIDVALIDITY")
         assert m.untagged_responses.get("UIDNEXT") == [b"3"]
         assert m.untagged_responses.get("UNSEEN") == [b"2"]
-        typ, data = m.fetch("1", "(FLAGS INTERNALDATE)")
+        _typ, data = m.fetch("1", "(FLAGS INTERNALDATE)")
         assert b"$Label1" in data[0] and b"\\Seen" in data[0]  # type: ignore[operator]
         assert imaplib.Internaldate2tuple(data[0])[:6] == (2024, 3, 5, 10, 0, 0)  # type: ignore[arg-type,index]
         ok(m.close())
@@ -289,7 +289,7 @@ def test_namespace_id_enable_noop_check(imap_port: int) -> None:
         imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
         m = login(imap_port)
         assert ok(m.namespace()) == [b'(("" ".")) NIL NIL']
-        typ, data = m._simple_command("ID", '("name" "imaplib")')
+        typ, _data = m._simple_command("ID", '("name" "imaplib")')
         assert typ == "OK" and m.untagged_responses["ID"][0].startswith(b'("name" "maa"')
         typ, _ = m._simple_command("ENABLE", "UTF8=ACCEPT")
         assert typ == "OK"
