@@ -70,6 +70,21 @@ def _default_location() -> str:
     return "maildir:mail/%d/%n"
 
 
+_CERTIFICATE: list[tuple[bytes, bytes]] = []
+
+
+def _install_certificate(data_dir: Path) -> None:
+    """One self-signed pair for every test server, made at test time once per run."""
+    from maa.tls import make_self_signed
+
+    if not _CERTIFICATE:
+        _CERTIFICATE.append(make_self_signed("mail.example.test"))
+    cert, key = _CERTIFICATE[0]
+    (data_dir / "tls").mkdir(parents=True, exist_ok=True)
+    (data_dir / "tls" / "cert.pem").write_bytes(cert)
+    (data_dir / "tls" / "key.pem").write_bytes(key)
+
+
 def start_pop3(directory: Path, **sections: dict[str, Any]) -> Pop3Server:
     from twisted.internet import reactor
 
@@ -78,7 +93,10 @@ def start_pop3(directory: Path, **sections: dict[str, Any]) -> Pop3Server:
     from maa.service import build_context
     from maa.tls import wrap_implicit
 
-    ctx = build_context(load_config(write_config(directory, **sections)), reactor)
+    config = load_config(write_config(directory, **sections))
+    if not Path(config.tls.cert).exists():
+        _install_certificate(config.data_dir)
+    ctx = build_context(config, reactor)
     port = listen(build_factory(ctx, implicit_tls=False))
     tls_port = listen(wrap_implicit(build_factory(ctx, implicit_tls=True), ctx.tls))
     return Pop3Server(ctx, port, tls_port)
