@@ -99,7 +99,7 @@ def test_a_20_mb_message_arrives_byte_exact(pop3: Pop3Server) -> None:
 
     def via_poplib() -> tuple[str, int]:
         client = pop3.client()
-        _, lines, octets = client.retr(1)
+        _, lines, _ = client.retr(1)
         client.quit()
         data = b"\r\n".join(lines) + b"\r\n"
         return hashlib.sha256(data).hexdigest(), len(data)
