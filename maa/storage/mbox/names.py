@@ -19,6 +19,7 @@ from pathlib import Path
 import twisted.mail.imap4  # noqa: F401  (registers the "imap4-utf-7" codec)
 
 from maa.storage.interface import HIERARCHY_SEPARATOR, INBOX, FolderInfo, InvalidFolderName
+from maa.storage.names import canonical
 
 INBOX_FILE = "inbox"
 # Where a folder that also has children keeps its messages, inside its directory.
@@ -28,18 +29,13 @@ MAX_LEVEL_BYTES = 255
 
 
 def normalize(name: str) -> str:
-    """``name`` checked, with a first level of any-case ``inbox`` written ``INBOX``."""
-    if not name or "/" in name or "\0" in name:
-        raise InvalidFolderName(f"invalid folder name {name!r}")
-    levels = name.split(HIERARCHY_SEPARATOR)
-    for level in levels:
-        if not level or level == "..":
-            raise InvalidFolderName(f"invalid folder name {name!r}")
+    """``name`` checked (the rules every driver shares, and a level must fit a file name),
+    with a first level of any-case ``inbox`` written ``INBOX``."""
+    name = canonical(name)
+    for level in name.split(HIERARCHY_SEPARATOR):
         if len(encode_level(level)) > MAX_LEVEL_BYTES:
             raise InvalidFolderName(f"folder name level too long: {level[:40]!r}...")
-    if levels[0].upper() == INBOX:
-        levels[0] = INBOX
-    return HIERARCHY_SEPARATOR.join(levels)
+    return name
 
 
 def encode_level(level: str) -> str:

@@ -121,9 +121,9 @@ class MboxStore:
                         os.rmdir(entry)
                 fsync_dir(entry.parent)
             elif entry.is_dir():
-                if self.layout.has_children(name):
-                    raise InvalidFolderName(f"{name} has no messages, only child folders")
-                os.rmdir(entry)
+                # A hierarchy level without messages: nothing to delete while children remain.
+                if not self.layout.has_children(name):
+                    os.rmdir(entry)
             else:
                 raise FolderNotFound(name)
 
@@ -199,7 +199,8 @@ class MboxStore:
         fsync_dir(path.parent)
 
     def _make_parent(self, name: str) -> None:
-        """Make ``name`` a directory that can hold child folders."""
+        """Make ``name`` a directory that can hold child folders; a missing parent is made a
+        folder too (as with Maildir++, where ``a.b`` implies ``a``)."""
         directory = self.layout.children_dir(name)
         if directory.is_dir():
             return
@@ -209,6 +210,8 @@ class MboxStore:
         directory.mkdir(mode=0o700)
         self.chown(directory)
         fsync_dir(directory.parent)
+        if name != INBOX:
+            self._create_file(directory / SELF_FILE, exists=None)
 
     def _convert_to_directory(self, name: str) -> None:
         """Folder ``name`` (a file) gets children: its messages move to ``<name>/.mbox``.
