@@ -123,11 +123,13 @@ def _hello(verb: str) -> Callable[[str], Command]:
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\x80-\U0010ffff]+$")
 
 
-def _check_mailbox(address: str, *, allow_bare_postmaster: bool) -> None:
-    if allow_bare_postmaster and address.lower() == "postmaster":
-        return
+def _check_mailbox(address: str) -> None:
+    """``local@domain``, or a bare local part (``postmaster``, or a bare login for LMTP as
+    Dovecot accepts it): the glue decides what a bare one means."""
     local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    if not at:
+        local, domain = address, "localhost"
+    if not local or not domain:
         raise _syntax("Syntax error in mailbox address")
     if local.startswith('"'):
         if len(local) < 2 or not local.endswith('"'):
@@ -141,7 +143,7 @@ def _check_mailbox(address: str, *, allow_bare_postmaster: bool) -> None:
         raise _syntax("Syntax error in domain")
 
 
-def parse_path(text: str, *, allow_null: bool, bare_postmaster: bool = False) -> tuple[str, str]:
+def parse_path(text: str, *, allow_null: bool) -> tuple[str, str]:
     """``<path> rest`` → (address, rest). A source route (``<@a,@b:user@c>``) is dropped, as
     RFC 5321 4.1.2 asks; ``<>`` is the null path when ``allow_null``."""
     text = text.lstrip(" ")
@@ -177,7 +179,7 @@ def parse_path(text: str, *, allow_null: bool, bare_postmaster: bool = False) ->
         return "", rest
     if any(ord(c) < 32 or c == "\x7f" for c in address):
         raise _syntax("Syntax error: control character in address")
-    _check_mailbox(address, allow_bare_postmaster=bare_postmaster)
+    _check_mailbox(address)
     return address, rest
 
 
@@ -215,7 +217,7 @@ def _mail(args: str) -> Command:
 
 
 def _rcpt(args: str) -> Command:
-    address, rest = parse_path(_prefixed(args, "TO:"), allow_null=False, bare_postmaster=True)
+    address, rest = parse_path(_prefixed(args, "TO:"), allow_null=False)
     return Rcpt(address, parse_params(rest))
 
 

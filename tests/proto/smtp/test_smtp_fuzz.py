@@ -21,7 +21,7 @@ pieces = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(pieces, max_size=12).map(b"".join), max_size=8), st.booleans())
 def test_random_input_never_crashes_the_engine(chunks: list[bytes], lmtp: bool) -> None:
     s = Session(

@@ -1,0 +1,233 @@
+"""Local delivery: the one function LMTP, the SMTP front (local domains) and ``maa deliver``
+use to put a message into a user's mailbox (Dovecot's ``lib-lda``).
+
+``deliver`` is blocking (Twisted callers run it with ``deferToThread``). It prepends
+``Return-Path`` and ``Delivered-To`` (and any trace headers the caller gives) to the message
+as a small header block streamed in front of the spooled file, so a large message is never
+held in memory, and returns only once the storage says the message is durable.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from maa.auth.model import MailUser, UserDB
+from maa.config import Config
+from maa.context import StoreCache
+from maa.log import service_log
+from maa.mail.headers import first_header, header_block
+from maa.storage.interface import (
+    INBOX,
+    FolderNotFound,
+    InvalidFolderName,
+    MailStore,
+    StorageError,
+    TemporaryStorageError,
+)
+
+# Bytes read from the spool per call when streaming into storage: large enough that a
+# 50 MB message is a few hundred reads, small enough to keep memory flat.
+STREAM_CHUNK = 256 * 1024
+
+
+class DeliveryContext(Protocol):
+    """What ``deliver`` needs: a ``ServerContext`` has both, so does ``LocalContext``."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def stores(self) -> StoreCache: ...
+
+
+@dataclass
+class LocalContext:
+    """For deliveries outside the server (``maa deliver``)."""
+
+    config: Config
+    stores: StoreCache
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """The outcome for one recipient, with the SMTP code and RFC 3463 status to report."""
+
+    code: int
+    status: str
+    reason: str
+    uid: int | None = None
+    folder: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+def unknown_user(address: str) -> DeliveryResult:
+    return DeliveryResult(550, "5.1.1", f"<{address}> User doesn't exist")
+
+
+def resolve_recipient(
+    userdb: UserDB, address: str, delimiter: str
+) -> tuple[MailUser | None, str | None]:
+    """The user an address delivers to and its detail: ``alice+lists@example.test`` with
+    delimiter ``+`` → (alice, "lists"). The whole address is tried first (a login may contain
+    the delimiter); each character of ``delimiter`` is a delimiter (as Postfix's
+    ``recipient_delimiter``); empty disables details."""
+    user = userdb.lookup(address)
+    if user is not None:
+        return user, None
+    base, detail = _split_detail(address, delimiter)
+    if base == address:
+        return None, None
+    user = userdb.lookup(base)
+    return (user, detail) if user is not None else (None, None)
+
+
+def _header_value(text: str) -> str:
+    """Envelope text made safe for a header: no line breaks can be smuggled in."""
+    return "".join(" " if ch in "\r\n\0" else ch for ch in text)
+
+
+def trace_headers(sender: str, recipient: str) -> bytes:
+    return (
+        f"Return-Path: <{_header_value(sender)}>\r\nDelivered-To: {_header_value(recipient)}\r\n"
+    ).encode("utf-8", "surrogateescape")
+
+
+class _Prepended(io.RawIOBase):
+    """A header block followed by a stream, read as one stream."""
+
+    def __init__(self, head: bytes, tail: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._pos = 0
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        if self._pos < len(self._head):
+            n = min(len(out), len(self._head) - self._pos)
+            out[:n] = self._head[self._pos : self._pos + n]
+            self._pos += n
+            return n
+        data = self._tail.read(len(out))
+        out[: len(data)] = data
+        return len(data)
+
+
+def _size_of(stream: BinaryIO) -> int:
+    try:
+        return os.fstat(stream.fileno()).st_size - stream.tell()
+    except (OSError, io.UnsupportedOperation, AttributeError):
+        here = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+        return end - here
+
+
+def _pick_folder(store: MailStore, wanted: str | None) -> str:
+    if not wanted:
+        return INBOX
+    try:
+        store.folder(wanted)
+    except (FolderNotFound, InvalidFolderName):
+        return INBOX
+    return wanted
+
+
+def _failure(e: BaseException) -> DeliveryResult:
+    if isinstance(e, TemporaryStorageError):
+        return DeliveryResult(451, "4.2.0", f"Temporary storage failure: {e}")
+    if isinstance(e, OSError) and e.errno == errno.EDQUOT:
+        return DeliveryResult(552, "5.2.2", "Mailbox is full (quota exceeded)")
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return DeliveryResult(452, "4.3.1", "Insufficient system storage")
+    return DeliveryResult(451, "4.3.0", "Temporary internal failure")
+
+
+def deliver(
+    ctx: DeliveryContext,
+    user: MailUser,
+    source: BinaryIO | str | os.PathLike[str],
+    *,
+    sender: str,
+    recipient: str,
+    folder: str | None = None,
+    extra_headers: bytes = b"",
+    session: str | None = None,
+    log_service: str = "lmtp",
+) -> DeliveryResult:
+    """Save ``source`` (a seekable binary stream at the message start, or a path) for
+    ``user``: into ``folder`` if given and existing, else the recipient's ``+detail`` folder
+    if it exists, else INBOX. ``extra_headers`` (CRLF lines, e.g. ``Received:``) go after
+    ``Return-Path`` and ``Delivered-To``. Never raises for storage trouble: the result says
+    what to tell the client."""
+    log = service_log(log_service)
+    who = f"{session}: {user.login}" if session else user.login
+    if isinstance(source, str | os.PathLike):
+        with Path(source).open("rb") as stream:
+            return deliver(
+                ctx,
+                user,
+                stream,
+                sender=sender,
+                recipient=recipient,
+                folder=folder,
+                extra_headers=extra_headers,
+                session=session,
+                log_service=log_service,
+            )
+    start = source.tell()
+    size = _size_of(source)
+    headers = header_block(source)
+    source.seek(start)
+    msgid = first_header(headers, "Message-ID")
+    msgid = _header_value(msgid.strip()) if msgid else "(none)"
+    facts = f"msgid={msgid}, from=<{sender}>, to=<{recipient}>, size={size}"
+    if size > ctx.config.mail.max_message_size:
+        log.info(who, f"{facts}: rejected: message too large")
+        return DeliveryResult(552, "5.3.4", "Message size exceeds fixed maximum message size")
+    if folder is None:
+        delimiter = ctx.config.mail.recipient_delimiter
+        _, detail = _split_detail(recipient, delimiter)
+        folder = detail
+    target = INBOX
+    try:
+        store = ctx.stores.open(user)
+        store.ensure_defaults()
+        target = _pick_folder(store, folder)
+        head = trace_headers(sender, recipient) + extra_headers
+        stream = io.BufferedReader(_Prepended(head, source), STREAM_CHUNK)
+        uid = store.folder(target).append(stream)
+    except (StorageError, OSError) as e:
+        result = _failure(e)
+        log.error(who, f"{facts}: save failed to {target}: {e}")
+        return result
+    log.info(who, f"{facts}: saved mail to {target}")
+    return DeliveryResult(250, "2.0.0", f"Saved as UID {uid}", uid=uid, folder=target)
+
+
+def _split_detail(address: str, delimiter: str) -> tuple[str, str | None]:
+    """``alice+lists@x`` → (``alice@x``, ``lists``), by text alone."""
+    if not delimiter:
+        return address, None
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local = address
+    cut = min((i for i in (local.find(d) for d in delimiter) if i > 0), default=-1)
+    if cut < 0:
+        return address, None
+    base = local[:cut] + (f"@{domain}" if at else "")
+    return base, local[cut + 1 :] or None
