@@ -93,14 +93,16 @@ class FolderIndex:
         self._depth = 0
 
     def _connect(self, owner: tuple[int, int] | None) -> sqlite3.Connection:
-        fresh = not self.path.exists()
+        if not self.path.exists():
+            # Owned before sqlite opens it: running as root, sqlite gives its -wal and -shm
+            # files the database file's owner.
+            self.path.touch(mode=0o600)
+            chown(self.path, owner)
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(_SCHEMA)
-        if fresh:
-            chown(self.path, owner)
         return db
 
     def _discard(self) -> None:

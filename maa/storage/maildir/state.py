@@ -167,30 +167,35 @@ class FolderState:
     # --- appends ----------------------------------------------------------------------------
 
     def _commit_appends(self, batch: list[Pending]) -> list[int]:
-        with self.lock:
+        with self.lock, self.locked():
+            current = self._uidlist_locked()
+            fresh: list[int] = []
+            uids: list[int] = []
+            for pending in batch:
+                uid = current.by_base.get(pending.base)
+                if uid is None:
+                    uid = current.add(pending.base)
+                    fresh.append(uid)
+                uids.append(uid)
+            if fresh:
+                uidlist.append(self.uidlist_path, current, fresh, self.owner, durable=False)
+            # The renames into new/ or cur/ first, then the uidlist records: a record whose
+            # file did not survive a crash is dropped by the next sync, and the caller has
+            # not been told its UID yet. (On ext4 the second fsync finds the journal already
+            # committed by the first and costs little.)
             for subdir in sorted({p.subdir for p in batch}):
                 fsync_dir(self.path / subdir)
-            with self.locked():
-                current = self._uidlist_locked()
-                fresh: list[int] = []
-                uids: list[int] = []
-                for pending in batch:
-                    uid = current.by_base.get(pending.base)
-                    if uid is None:
-                        uid = current.add(pending.base)
-                        fresh.append(uid)
-                    uids.append(uid)
-                if fresh:
-                    uidlist.append(self.uidlist_path, current, fresh, self.owner)
-                    self._uidlist_written()
-                with self.index.transaction():
-                    modseq = self.index.next_modseq()
-                    self.index.insert(
-                        Row(uid, p.base, p.subdir, p.info, p.flags, p.size, p.vsize, p.date, modseq)
-                        for uid, p in zip(uids, batch, strict=True)
-                    )
-                    uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
-                    self.index.set_meta(uidnext=uidnext)
+            if fresh:
+                uidlist.fsync_file(self.uidlist_path)
+                self._uidlist_written()
+            with self.index.transaction():
+                modseq = self.index.next_modseq()
+                self.index.insert(
+                    Row(uid, p.base, p.subdir, p.info, p.flags, p.size, p.vsize, p.date, modseq)
+                    for uid, p in zip(uids, batch, strict=True)
+                )
+                uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
+                self.index.set_meta(uidnext=uidnext)
             self.invalidate()
             return uids
 

@@ -159,8 +159,16 @@ def rewrite(path: Path, uidlist: Uidlist, owner: tuple[int, int] | None) -> None
     uidlist.needs_rewrite = False
 
 
-def append(path: Path, uidlist: Uidlist, uids: list[int], owner: tuple[int, int] | None) -> None:
-    """Append the records of ``uids`` (already added to ``uidlist``) durably."""
+def append(
+    path: Path,
+    uidlist: Uidlist,
+    uids: list[int],
+    owner: tuple[int, int] | None,
+    *,
+    durable: bool = True,
+) -> None:
+    """Append the records of ``uids`` (already added to ``uidlist``); fsync unless the caller
+    will (``durable=False``, then call ``fsync_file`` before relying on it)."""
     if uidlist.needs_rewrite or not path.exists():
         rewrite(path, uidlist, owner)
         return
@@ -168,6 +176,15 @@ def append(path: Path, uidlist: Uidlist, uids: list[int], owner: tuple[int, int]
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
         os.write(fd, data)
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)
