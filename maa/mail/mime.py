@@ -13,12 +13,13 @@ message all give a tree; too deep or too many parts are left unparsed as single 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from maa.mail.content import ContentFields, parse_content_fields
-from maa.mail.headers import body_offset, iter_fields
+from maa.mail.headers import iter_fields
 
 # Multiparts nested deeper than this are kept as opaque single parts. Same figure as
 # Dovecot's default (message_parser max_nested_mime_parts): a crafted message cannot make
@@ -83,6 +84,10 @@ class _Hit(NamedTuple):
     which: int  # which boundary of the stack matched
     close: bool  # "--boundary--"
     after: int  # first byte after the boundary line
+
+
+# A header ends at a blank line, or (inside a multipart) at a boundary line.
+_HEADER_STOP = re.compile(rb"\n(?=\r?\n|--)")
 
 
 def _is_mime(raw_headers: bytes) -> bool:
@@ -160,6 +165,30 @@ class _Scanner:
                 end -= 1
         return end
 
+    def _header_end(self, start: int, stack: tuple[bytes, ...]) -> tuple[int, _Hit | None]:
+        """Where the body of the entity at ``start`` begins, and the boundary line that cut
+        the header short, if one did (then there is no body, and the line end before the
+        boundary belongs to the boundary). Scans no further than the header itself."""
+        raw = self.raw
+        if raw.startswith(b"\r\n", start):
+            return start + 2, None
+        if raw.startswith(b"\n", start):
+            return start + 1, None
+        if stack:
+            hit = self._boundary_at(start, start, stack)
+            if hit is not None:
+                return start, hit
+        for match in _HEADER_STOP.finditer(raw, start):
+            newline = match.start()
+            if raw[newline + 1] == 0x2D:  # "-": perhaps a boundary line
+                if stack:
+                    hit = self._boundary_at(start, newline + 1, stack)
+                    if hit is not None:
+                        return self._end_before(hit), hit
+                continue
+            return (newline + 2 if raw[newline + 1] == 0x0A else newline + 3), None
+        return len(raw), None
+
     def entity(
         self,
         start: int,
@@ -176,12 +205,7 @@ class _Scanner:
         """
         raw = self.raw
         self.count += 1
-        body_start = body_offset(raw, start)
-        hit = self._next_boundary(start, stack, body_start) if stack else None
-        if hit is not None:
-            # The header runs into a boundary line: no body; the line end before the
-            # boundary belongs to the boundary.
-            body_start = self._end_before(hit)
+        body_start, hit = self._header_end(start, stack)
         header = raw[start:body_start]
         content = parse_content_fields(header) if mime or _is_mime(header) else ContentFields()
         if content.type is not None and content.subtype is not None:

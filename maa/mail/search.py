@@ -1,0 +1,87 @@
+"""What IMAP SEARCH compares against: decoded headers, addresses, dates and body text."""
+
+from __future__ import annotations
+
+import binascii
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from maa.mail.addresses import parse_address_list
+from maa.mail.headers import first_raw_value, raw_values
+from maa.mail.mime import MessageParts, MimePart
+from maa.mail.rfc2047 import decode_bytes, decode_header_value
+
+
+def decoded_header(raw_headers: bytes, name: str) -> list[str]:
+    """Every ``name`` field's value, unfolded and RFC 2047-decoded, in header order."""
+    return [decode_header_value(value) for value in raw_values(raw_headers, name)]
+
+
+def addresses(raw_headers: bytes, name: str) -> list[str]:
+    """The addresses of every ``name`` field (From, To, ...) as people write them:
+    ``Display Name <local@domain>`` (name decoded), or ``local@domain`` without a name.
+    Group names are left out; their members are listed. Meant for SEARCH FROM/TO/CC/BCC."""
+    out: list[str] = []
+    for value in raw_values(raw_headers, name):
+        for address in parse_address_list(value):
+            if address.mailbox is None or address.host is None:
+                continue
+            spec = decode_header_value(address.addr_spec)
+            if address.name:
+                out.append(f"{decode_header_value(address.name)} <{spec}>")
+            else:
+                out.append(spec)
+    return out
+
+
+def header_date(raw_headers: bytes) -> datetime | None:
+    """The first Date field as an aware datetime (``-0000`` and no zone read as UTC), or
+    None when absent or unparseable. For SENTBEFORE/SENTON/SENTSINCE and SORT DATE."""
+    value = first_raw_value(raw_headers, "date")
+    if value is None:
+        return None
+    try:
+        when = parsedate_to_datetime(value.decode("latin-1"))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+def contains(haystack: str, needle: str) -> bool:
+    """IMAP SEARCH's match: ``needle`` is a substring of ``haystack``, ignoring case
+    (Unicode case folding, so ``STRASSE`` finds ``straße``)."""
+    return needle.casefold() in haystack.casefold()
+
+
+def transfer_decode(body: bytes, encoding: bytes | None) -> bytes:
+    """A body with its Content-Transfer-Encoding undone (base64, quoted-printable); bad
+    base64 is decoded as far as it goes; unknown encodings are returned as they are."""
+    name = (encoding or b"").lower()
+    if name == b"base64":
+        compact = bytes(b for b in body if b not in b" \t\r\n")
+        compact = compact[: len(compact) - len(compact) % 4]
+        try:
+            return binascii.a2b_base64(compact)
+        except binascii.Error:
+            return b""
+    if name == b"quoted-printable":
+        return binascii.a2b_qp(body)
+    return body
+
+
+def _searchable(part: MimePart) -> bool:
+    return part.is_text and not part.multipart and part.message is None
+
+
+def part_text(raw: bytes, part: MimePart) -> str:
+    """One part's body as text: transfer-decoded, then charset-decoded (lossy)."""
+    body = transfer_decode(raw[part.body_start : part.body_end], part.content.encoding)
+    return decode_bytes(body, part.content.param(b"charset"))
+
+
+def search_text(raw: bytes, parts: MessageParts) -> str:
+    """The decoded text of every text/* part (embedded messages included), HTML as is,
+    parts joined by newlines. For SEARCH BODY and, with the headers, SEARCH TEXT."""
+    return "\n".join(part_text(raw, part) for part in parts.walk() if _searchable(part))

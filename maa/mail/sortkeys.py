@@ -1,0 +1,118 @@
+"""SORT and THREAD keys: RFC 5256 base subject, message ids and references, RFC 5256/5957
+address keys."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from maa.mail.addresses import Address, parse_address_list
+from maa.mail.headers import first_raw_value
+from maa.mail.rfc2047 import decode_header_value, raw_text
+
+AddressField = Literal["from", "to", "cc"]
+
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
+_BLOB = r"\[[^\[\]]*\][ \t]*"
+_TRAILER = re.compile(r"(?:\(fwd\)|[ \t])$", re.IGNORECASE)
+_LEADER = re.compile(rf"^(?:(?:{_BLOB})*(?:re|fwd?)[ \t]*(?:{_BLOB})?:|[ \t])", re.IGNORECASE)
+_LEADING_BLOB = re.compile(rf"^{_BLOB}")
+_MSG_ID = re.compile(rb"<([^<>@]+@[^<>]+)>")
+
+
+def base_subject(subject: str) -> str:
+    """The base subject of RFC 5256 section 2.1, steps 1 to 7.
+
+    Encoded-words are decoded, white space squeezed, then ``Re:``/``Fwd:``/``Fw:`` leaders
+    (with any ``[blob]`` around them), leading ``[blob]`` prefixes, trailing ``(fwd)`` and a
+    ``[fwd: ...]`` wrapper are removed until none is left. Case is kept: compare the results
+    case-insensitively (the i;ascii-casemap collation of RFC 5256).
+    """
+    if "=?" in subject:
+        subject = decode_header_value(subject.encode("utf-8", "surrogateescape"))
+    text = _WHITESPACE.sub(" ", subject)  # step 1
+    while True:
+        while True:  # step 2
+            trimmed = _TRAILER.sub("", text)
+            if trimmed == text:
+                break
+            text = trimmed
+        while True:  # steps 3 to 5
+            before = text
+            while True:  # step 3
+                match = _LEADER.match(text)
+                if match is None or not match.group():
+                    break
+                text = text[match.end() :]
+            match = _LEADING_BLOB.match(text)  # step 4
+            if match is not None and text[match.end() :].strip(" \t"):
+                text = text[match.end() :]
+            if text == before:
+                break
+        # step 6
+        if text[:5].lower() == "[fwd:" and text.endswith("]"):
+            text = text[5:-1]
+            continue
+        return text
+
+
+def _message_ids(value: bytes) -> list[str]:
+    return [
+        "<" + raw_text(_WHITESPACE_BYTES.sub(b"", match.group(1))) + ">"
+        for match in _MSG_ID.finditer(value)
+    ]
+
+
+_WHITESPACE_BYTES = re.compile(rb"[ \t\r\n]+")
+
+
+def message_id(raw_headers: bytes) -> str | None:
+    """The first Message-ID's msg-id, with its angle brackets (``<id@host>``), or None
+    when there is no valid one."""
+    value = first_raw_value(raw_headers, "message-id")
+    if value is None:
+        return None
+    ids = _message_ids(value)
+    return ids[0] if ids else None
+
+
+def references(raw_headers: bytes) -> list[str]:
+    """The msg-ids of References in order; without a valid one, the first msg-id of
+    In-Reply-To (RFC 5256 REFERENCES threading, step 1). Same form as :func:`message_id`."""
+    value = first_raw_value(raw_headers, "references")
+    ids = _message_ids(value) if value is not None else []
+    if ids:
+        return ids
+    value = first_raw_value(raw_headers, "in-reply-to")
+    ids = _message_ids(value) if value is not None else []
+    return ids[:1]
+
+
+def _first_address(raw_headers: bytes, field: str) -> Address | None:
+    value = first_raw_value(raw_headers, field)
+    if value is None:
+        return None
+    for address in parse_address_list(value):
+        if address.mailbox is not None and address.host is not None:
+            return address
+    return None
+
+
+def sort_address(raw_headers: bytes, field: AddressField) -> str:
+    """SORT FROM/TO/CC key: the addr-mailbox (local part) of the field's first address
+    (RFC 5256 section 3), or ``""`` when there is none."""
+    address = _first_address(raw_headers, field)
+    return "" if address is None or address.mailbox is None else raw_text(address.mailbox)
+
+
+def display_name(raw_headers: bytes, field: AddressField = "from") -> str:
+    """SORT DISPLAYFROM/DISPLAYTO key (RFC 5957): the decoded display name of the first
+    address, else its ``mailbox@host``, else ``""``."""
+    address = _first_address(raw_headers, field)
+    if address is None:
+        return ""
+    if address.name:
+        name = decode_header_value(address.name).strip()
+        if name:
+            return name
+    return raw_text(address.addr_spec)
