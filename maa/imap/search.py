@@ -23,7 +23,7 @@ _FLAG_KEYS: dict[str, tuple[str, bool]] = {
     "UNFLAGGED": (FLAGGED, False),
     "UNSEEN": (SEEN, False),
 }
-_ADDRESS_HEADERS = {"FROM": "From", "TO": "To", "CC": "Cc", "BCC": "Bcc", "SUBJECT": "Subject"}
+_ADDRESS_HEADERS = {"FROM": "From", "TO": "To", "CC": "Cc", "BCC": "Bcc"}
 
 
 @dataclass
@@ -99,8 +99,12 @@ def matches(key: k.SearchKey, c: _Candidate) -> bool:
 
 
 def _text_matches(key: k.Text, c: _Candidate) -> bool:
-    if key.name in _ADDRESS_HEADERS or key.name == "HEADER":
-        name = key.field if key.name == "HEADER" else _ADDRESS_HEADERS[key.name]
+    if key.name in _ADDRESS_HEADERS:
+        # Addresses as people write them, display names decoded: "Bob <bob@example.test>"
+        found = mail.addresses(c.header(), _ADDRESS_HEADERS[key.name])
+        return any(mail.contains(v, key.value) for v in found)
+    if key.name in ("SUBJECT", "HEADER"):
+        name = key.field if key.name == "HEADER" else "Subject"
         values = mail.decoded_header(c.header(), name)
         if not key.value:  # HEADER field "" matches every message having the field
             return bool(values)
