@@ -24,7 +24,8 @@ def test_search_keys(imap_port: int) -> None:
         m = login(imap_port)
         ok(m.append("INBOX", "(\\Seen \\Flagged)", OLD_DATE, MESSAGE))  # 1
         ok(m.append("INBOX", "($Junk)", None, MULTIPART))  # 2
-        ok(m.append("INBOX", "(\\Deleted \\Answered \\Draft)", None, b"Subject: x\r\n\r\nbig" + b"y" * 5000))  # 3  # fmt: skip
+        big = b"Subject: x\r\n\r\nbig" + b"y" * 5000
+        ok(m.append("INBOX", "(\\Deleted \\Answered \\Draft)", None, big))  # 3
         ok(m.select("INBOX"))
         assert search(m, "ALL") == [1, 2, 3]
         assert search(m, "SEEN") == [1] and search(m, "UNSEEN") == [2, 3]
