@@ -56,6 +56,13 @@ def backoff(config: Config, attempts: int) -> float:
     return float(min(q.min_backoff * (2 ** max(attempts - 1, 0)), q.max_backoff))
 
 
+def format_delay(seconds: float) -> str:
+    """As Postfix logs delays: 0.12, 4.4, 3600."""
+    if seconds >= 100:
+        return str(round(seconds))
+    return f"{seconds:.2f}".rstrip("0").rstrip(".") or "0"
+
+
 def set_due(path: Path, when: float) -> None:
     """A deferred envelope's mtime is its next attempt time (as in Postfix): the queue scan
     needs a stat, not a read, and ``maa queue flush`` only has to touch files."""
@@ -186,7 +193,7 @@ class Deliverer:
         log = local_log if relay == "local" else smtp_log
         log.info(
             env.queue_id,
-            f"to=<{rcpt.address}>{orig}, relay={relay}, delay={delay:.2g}, dsn={status}, "
+            f"to=<{rcpt.address}>{orig}, relay={relay}, delay={format_delay(delay)}, dsn={status}, "
             f"status={outcome} ({reply})",
         )
         return env

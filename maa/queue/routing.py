@@ -21,7 +21,6 @@ from typing import Generic, TypeVar
 
 from maa.auth.model import MailUser, UserDB
 from maa.config import Config
-from maa.lda import resolve_recipient
 from maa.queue.aliases import AliasTable, split_address
 from maa.queue.envelope import Recipient
 from maa.queue.headerchecks import HeaderChecks
@@ -108,6 +107,8 @@ class Router:
 
     def find_user(self, address: str) -> MailUser | None:
         """The user an address delivers to, ``+detail`` ignored (lda's resolution)."""
+        from maa.lda import resolve_recipient  # imported late: it pulls in Twisted
+
         return resolve_recipient(self.userdb, address, self.delimiter)[0]
 
     def accepts(self, address: str) -> bool:

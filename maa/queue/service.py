@@ -26,10 +26,10 @@ from twisted.python.failure import Failure
 
 from maa.context import ServerContext
 from maa.log import service_log
-from maa.queue.delivery import Deliverer, RunResult, set_due
+from maa.queue.delivery import Deliverer, RunResult
 from maa.queue.local import lda_delivery
 from maa.queue.routing import Router
-from maa.queue.store import QueueName, QueueStore
+from maa.queue.store import MANAGER_LOCK, QueueName, QueueStore
 
 log = service_log("qmgr")
 
@@ -38,7 +38,6 @@ PICKUP_INTERVAL = 1.0
 # Messages delivered at once; each holds a worker thread (and maybe an SMTP connection) for
 # its duration. Postfix's default_destination_concurrency_limit is 20.
 MAX_ACTIVE = 16
-LOCK_NAME = "qmgr.pid"
 
 # Queue managers of this process, by queue folder: a listener's arrival kicks its own.
 _running: dict[Path, QueueService] = {}
@@ -109,7 +108,7 @@ class QueueService(Service):
         return d
 
     def _take_lock(self) -> None:
-        path = self.store.root / LOCK_NAME
+        path = self.store.root / MANAGER_LOCK
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -156,13 +155,10 @@ class QueueService(Service):
 
     def flush(self) -> None:
         """Make every deferred message due now (``postqueue -f``)."""
-        now = time.time()
-        for queue_id in self.store.ids("deferred"):
-            try:
-                set_due(self.store.path("deferred", queue_id), now)
-            except FileNotFoundError:
-                continue
-        log.info(None, "flush: deferred messages are due now")
+        from maa.queue.admin import make_due
+
+        n = make_due(self.store)
+        log.info(None, f"flush: {n} deferred message(s) due now")
         self.scan()
 
     def _pickup(self) -> None:

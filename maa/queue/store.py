@@ -38,6 +38,11 @@ QUEUES: tuple[QueueName, ...] = ("incoming", "active", "deferred", "hold")
 ORPHAN_AGE = 24 * 3600.0
 
 
+# Held (flock) by the running queue manager, and holding its pid: how ``maa queue flush``
+# knows whom to signal.
+MANAGER_LOCK = "qmgr.pid"
+
+
 class QueueError(Exception):
     pass
 
@@ -139,6 +144,9 @@ class QueueStore:
                     self.content_path(queue_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
                 )
             except FileExistsError:
+                continue
+            except FileNotFoundError:
+                self.ensure()  # first use (folders are made lazily, after privileges drop)
                 continue
             return queue_id, os.fdopen(fd, "wb")
         raise QueueError("could not allocate a queue id")

@@ -341,7 +341,8 @@ class SmtpFactory(ServerFactory):
         self.ctx = ctx
         self.role = role
         self.implicit_tls = implicit_tls
-        self.store = QueueStore.for_data_dir(Path(ctx.config.server.data_dir))
+        # Folders are made by the queue service or on first use, after privileges drop.
+        self.store = QueueStore(Path(ctx.config.server.data_dir) / "queue")
         self.router = Router(ctx.config, ctx.userdb)
         self.networks = parse_networks(ctx.config.smtp.mynetworks)
 

@@ -1,0 +1,112 @@
+"""``maa sendmail`` as scripts and mailx use it: a shell pipe into ``-t``, recipients on the
+command line, the lone-dot rule, and ``maa queue flush`` delivering it with no server up."""
+
+from __future__ import annotations
+
+import email
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import REPO, write_config
+
+from maa.config import Config, load_config
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO))
+
+
+def maa_queue(config: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``maa queue ...`` in this process (saves an interpreter start per call)."""
+    from maa.cli import main
+
+    capsys.readouterr()
+    status = main(["queue", "-c", str(config), *args])
+    return status, capsys.readouterr().out
+
+
+def maa(config: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "maa", *args[:1], "-c", str(config), *args[1:]],
+        input=stdin,
+        capture_output=True,
+        env=_env(),
+        timeout=60,
+    )
+
+
+def inbox(config: Config, login: str) -> list[email.message.Message]:
+    from maa.auth import open_passwd_file
+    from maa.storage import open_store
+
+    user = open_passwd_file(config).lookup(login)
+    assert user is not None
+    folder = open_store(user.mail_location).folder("INBOX")
+    return [email.message_from_bytes(folder.read(m.uid)) for m in folder.messages()]
+
+
+def test_sendmail_t_from_a_shell_pipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path / "etc")
+    config = load_config(path)
+    script = (
+        "printf 'To: Bob <bob@example.test>\\nCc: carol\\nBcc: alice@example.test\\n"
+        "Subject: from cron\\n\\nbackup done\\n' | "
+        f"{sys.executable} -m maa sendmail -c {path} -t -oi -f alice@example.test"
+    )
+    done = subprocess.run(["sh", "-c", script], env=_env(), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    _, listing = maa_queue(path, "list", capsys=capsys)
+    assert "alice@example.test" in listing and "bob@example.test" in listing
+    assert maa_queue(path, "flush", capsys=capsys)[0] == 0
+    for login in ("bob@example.test", "carol", "alice@example.test"):
+        [msg] = inbox(config, login)
+        assert msg["Subject"] == "from cron"
+        assert msg["Bcc"] is None
+        assert msg["Return-Path"] == "<alice@example.test>"
+        assert msg["Message-ID"] and msg["Date"]
+    assert maa_queue(path, "list", capsys=capsys)[1] == "Mail queue is empty\n"
+
+
+def test_sendmail_lone_dot_ends_the_message_without_i(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "etc")
+    body = b"Subject: dots\n\nline one\n.\nnot part of it\n"
+    assert maa(path, "sendmail", "bob@example.test", stdin=body).returncode == 0
+    assert maa(path, "sendmail", "-i", "bob@example.test", stdin=body).returncode == 0
+    maa_queue(path, "flush", capsys=capsys)
+    texts = sorted(m.get_payload() for m in inbox(load_config(path), "bob@example.test"))
+    assert texts == ["line one\r\n", "line one\r\n.\r\nnot part of it\r\n"]
+
+
+def test_sendmail_full_name_and_default_sender(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "etc")
+    done = maa(path, "sendmail", "-F", "Backup Robot", "bob@example.test", stdin=b"hi\n")
+    assert done.returncode == 0
+    maa_queue(path, "flush", capsys=capsys)
+    [msg] = inbox(load_config(path), "bob@example.test")
+    assert msg["From"].startswith('"Backup Robot" <')
+    assert msg["Return-Path"].endswith("@mail.example.test>")
+
+
+def test_sendmail_without_recipients_is_a_usage_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "etc")
+    done = maa(path, "sendmail", "-t", stdin=b"Subject: nobody\n\nhi\n")
+    assert done.returncode == 64
+    assert b"no recipient" in done.stderr
+
+
+def test_sendmail_header_checks_reject(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "checks").write_text("/^Subject: .*lottery/ REJECT no lotteries\n")
+    path = write_config(etc, submission={"header_checks": "checks"})
+    done = maa(path, "sendmail", "bob@example.test", stdin=b"Subject: You won the lottery\n\nx\n")
+    assert done.returncode == 65
+    assert b"no lotteries" in done.stderr
+    assert maa_queue(path, "list", capsys=capsys)[1] == "Mail queue is empty\n"
