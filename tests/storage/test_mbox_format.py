@@ -1,0 +1,249 @@
+"""The mbox file format: mboxrd quoting, line ends, separators, files other programs wrote."""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from maa.storage.interface import ANSWERED, DELETED, FLAGGED, SEEN
+from maa.storage.mbox import MboxStore
+from maa.storage.mbox.format import (
+    LINE_CHUNK,
+    EncodeResult,
+    decode_message,
+    encode_message,
+    from_line,
+    parse_from_date,
+    scan,
+)
+
+
+def encode(message: bytes) -> tuple[bytes, EncodeResult]:
+    result = EncodeResult()
+    return b"".join(encode_message(io.BytesIO(message), result)), result
+
+
+def decode(disk: bytes, size: int) -> bytes:
+    return b"".join(decode_message(io.BytesIO(disk)))[:size]
+
+
+def scan_bytes(data: bytes) -> list:  # type: ignore[type-arg]
+    with mmap.mmap(-1, max(len(data), 1)) as mapped:
+        mapped[: len(data)] = data
+        return scan(mapped, 0, len(data))
+
+
+QUOTING = b"Subject: quoting\r\n\r\nFrom x\r\n>From y\r\n>>From z\r\nFrom\r\n>From\r\nFromage\r\n"
+
+
+def test_from_quoting_round_trip_is_byte_exact(tmp_path: Path) -> None:
+    store = MboxStore(tmp_path / "mail")
+    inbox = store.folder("INBOX")
+    uid = inbox.append(QUOTING)
+    disk = (tmp_path / "mail" / "inbox").read_bytes()
+    body = disk.split(b"\n", 1)[1]
+    assert body == (b"Subject: quoting\n\n>From x\n>>From y\n>>>From z\nFrom\n>From\nFromage\n\n")
+    assert inbox.read(uid) == QUOTING
+    assert inbox.message(uid).size == len(QUOTING)
+    # A fresh index (another process, or the index deleted) reads the file the same way.
+    store.close()
+    (tmp_path / "mail" / ".maa-index.sqlite").unlink()
+    again = MboxStore(tmp_path / "mail").folder("INBOX")
+    (info,) = again.messages()
+    assert again.read(info.uid) == QUOTING
+    assert info.size == len(QUOTING)
+
+
+def test_message_without_final_line_end_round_trips(tmp_path: Path) -> None:
+    inbox = MboxStore(tmp_path / "mail").folder("INBOX")
+    message = b"Subject: no end\r\n\r\nlast line without CRLF"
+    uid = inbox.append(message)
+    second = inbox.append(b"Subject: next\r\n\r\nbody\r\n")
+    assert inbox.read(uid) == message
+    assert inbox.read(second) == b"Subject: next\r\n\r\nbody\r\n"
+
+
+def test_lines_longer_than_a_chunk_keep_quoting_right() -> None:
+    # A line of ">" longer than one read chunk, then "From ": still one quoted line.
+    arrows = b">" * (LINE_CHUNK + 10)
+    message = b"Subject: long\r\n\r\n" + arrows + b"From x\r\n" + b"A" * (3 * LINE_CHUNK) + b"\r\n"
+    disk, result = encode(message)
+    assert disk.count(b">>" + arrows[1:] + b"From x\n") == 1
+    assert result.size == len(message)
+    assert decode(disk, result.size) == message
+
+
+def test_crlf_split_across_chunks_is_one_line_end() -> None:
+    message = b"S: x\r\n\r\n" + b"B" * (LINE_CHUNK - 9) + b"\r\nnext\r\n"
+    disk, result = encode(message)
+    assert b"\r" not in disk
+    assert decode(disk, result.size) == message
+
+
+# Message bodies: lines of printable text that often start with From/>From, CRLF-joined.
+_line = st.one_of(
+    st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")),
+    st.sampled_from([b"From x", b">From y", b">>From z", b"From", b">", b">>", b"From  "]),
+    st.tuples(st.sampled_from([b"", b">", b">>>"]), st.binary(max_size=10)).map(
+        lambda t: t[0] + b"From " + t[1].replace(b"\n", b"").replace(b"\r", b"")
+    ),
+)
+_message = st.tuples(st.lists(_line, max_size=12), st.booleans()).map(
+    lambda t: b"\r\n".join(t[0]) + (b"\r\n" if t[1] and t[0] else b"")
+)
+
+
+@given(_message)
+def test_random_messages_round_trip_through_the_disk_form(message: bytes) -> None:
+    disk, result = encode(message)
+    assert result.size == len(message)
+    assert decode(disk, result.size) == message
+    # No line of the disk form can be taken for a separator.
+    assert not disk.startswith(b"From ") and b"\nFrom " not in disk
+
+
+@given(st.lists(_message, min_size=1, max_size=6))
+def test_scanning_finds_exactly_the_messages_written(messages: list[bytes]) -> None:
+    data = b""
+    for message in messages:
+        disk, _ = encode(message)
+        data += from_line("MAILER-DAEMON", 0) + disk + b"\n"
+    found = scan_bytes(data)
+    assert len(found) == len(messages)
+    for message, item in zip(messages, found, strict=True):
+        shown = decode(data[item.body_offset : item.body_end], item.size)
+        # Scanning cannot know an LF was added to end a message that had none.
+        assert shown == message or shown == message + b"\r\n"
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_message, min_size=1, max_size=4))
+def test_random_messages_round_trip_through_the_store(
+    tmp_path_factory: object, messages: list[bytes]
+) -> None:
+    root = tmp_path_factory.mktemp("mbox")  # type: ignore[attr-defined]
+    inbox = MboxStore(root).folder("INBOX")
+    uids = [inbox.append(message) for message in messages]
+    for uid, message in zip(uids, messages, strict=True):
+        assert inbox.read(uid) == message
+        assert inbox.open(uid).read() == message
+        assert inbox.message(uid).size == len(message)
+
+
+HAND_WRITTEN = b"""From alice@example.test Mon Nov  3 14:02:11 2025
+Return-Path: <alice@example.test>
+Subject: first
+Status: RO
+
+Hello.
+>From the quoted line.
+
+From bob@example.test Tue Nov  4 09:00:00 2025
+Subject: second
+X-Status: AF
+X-Keywords: $Label1 work
+
+Body with a line
+From someone who did not quote and no empty line before it.
+end
+
+From carol Wed Nov  5 10:00:00 2025
+Subject: third
+
+last
+"""
+
+
+def test_hand_written_mbox_is_read_with_the_right_boundaries(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    root.mkdir()
+    (root / "inbox").write_bytes(HAND_WRITTEN)
+    inbox = MboxStore(root).folder("INBOX")
+    infos = inbox.messages()
+    assert [info.uid for info in infos] == [1, 2, 3]
+    first, second, third = (inbox.read(info.uid) for info in infos)
+    assert first.endswith(b"\r\n\r\nHello.\r\nFrom the quoted line.\r\n")
+    assert b"Subject: second" in second
+    assert second.endswith(b"no empty line before it.\r\nend\r\n")
+    assert third == b"Subject: third\r\n\r\nlast\r\n"
+    assert [info.size for info in infos] == [len(first), len(second), len(third)]
+    assert infos[0].flags == {SEEN}
+    assert infos[1].flags == {ANSWERED, FLAGGED, "$Label1", "work"}
+    assert infos[0].internal_date == parse_from_date(b"From a Mon Nov  3 14:02:11 2025")
+
+
+def test_raw_append_by_another_program_is_noticed(tmp_path: Path) -> None:
+    store = MboxStore(tmp_path / "mail")
+    inbox = store.folder("INBOX")
+    mine = inbox.append(b"Subject: mine\r\n\r\nbody\r\n", [FLAGGED])
+    assert inbox.refresh() is False
+    # What formail/procmail do: open for append, write a From_ line and the message.
+    with open(tmp_path / "mail" / "inbox", "ab") as mbox:
+        mbox.write(b"From postmaster Mon Nov 23 10:00:00 2026\nSubject: theirs\n\n")
+        mbox.write(b">From quoted\nbye\n\n")
+    assert inbox.refresh() is True
+    infos = inbox.messages()
+    assert [info.uid for info in infos] == [mine, mine + 1]
+    assert infos[0].flags == {FLAGGED}
+    assert inbox.read(mine + 1) == b"Subject: theirs\r\n\r\nFrom quoted\r\nbye\r\n"
+    assert inbox.status().uidnext == mine + 2
+    # And our next append lands after theirs.
+    third = inbox.append(b"Subject: third\r\n\r\n")
+    assert third == mine + 2
+    assert inbox.read(mine + 1).startswith(b"Subject: theirs")
+
+
+def test_append_after_a_file_without_final_empty_line(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    root.mkdir()
+    (root / "inbox").write_bytes(b"From a Mon Nov  3 14:02:11 2025\nSubject: a\n\nno empty line")
+    inbox = MboxStore(root).folder("INBOX")
+    uid = inbox.append(b"Subject: b\r\n\r\nb\r\n")
+    assert inbox.read(1) == b"Subject: a\r\n\r\nno empty line"
+    assert inbox.read(uid) == b"Subject: b\r\n\r\nb\r\n"
+    assert len(scan_bytes((root / "inbox").read_bytes())) == 2
+
+
+def test_mbox_from_dovecot_keeps_uids_and_uidvalidity(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    root.mkdir()
+    (root / "inbox").write_bytes(
+        b"From MAILER_DAEMON Mon Nov  3 14:00:00 2025\n"
+        b"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+        b"X-IMAP: 1700000000 0000000120 $Forwarded\n"
+        b"Status: RO\n\nThis text is part of the internal format of your mail folder.\n\n"
+        b"From a Mon Nov  3 14:02:11 2025\nSubject: a\nX-UID: 100\nStatus: RO\n\na\n\n"
+        b"From b Mon Nov  3 14:02:12 2025\nSubject: b\nX-UID: 117\nX-Status: D\n\nb\n\n"
+        b"From c Mon Nov  3 14:02:13 2025\nSubject: c\n\nc\n\n"
+    )
+    inbox = MboxStore(root).folder("INBOX")
+    status = inbox.status()
+    assert status.uidvalidity == 1700000000
+    assert [(i.uid, i.flags) for i in inbox.messages()] == [
+        (100, {SEEN}),
+        (117, {DELETED}),
+        (120, frozenset()),
+    ]
+    assert status.uidnext == 121
+    assert inbox.expunge() == [117]
+    assert [i.uid for i in inbox.messages()] == [100, 120]
+    assert inbox.read(120) == b"Subject: c\r\n\r\nc\r\n"
+
+
+def test_from_line_date_round_trips() -> None:
+    line = from_line("alice@example.test", 1_700_000_000)
+    assert line.startswith(b"From alice@example.test ")
+    assert parse_from_date(line) == 1_700_000_000
+    assert from_line("with space\n", 0).split()[1] == b"withspace"
+
+
+def test_disk_uses_lf_only(tmp_path: Path) -> None:
+    inbox = MboxStore(tmp_path / "mail").folder("INBOX")
+    inbox.append(b"A: b\r\n\r\nline\r\nline\r\n")
+    assert b"\r" not in (tmp_path / "mail" / "inbox").read_bytes()
+    assert os.stat(tmp_path / "mail" / "inbox").st_mode & 0o777 == 0o600
