@@ -38,7 +38,7 @@ def test_every_command_through_poplib(pop3: Pop3Server) -> None:
         assert lines == messages[1].split(b"\r\n")[:6]
         assert lines[-1] == b".dot line"
         reply, lines, _ = client.uidl()
-        expected = [f"{i} {uid:08X}{uidvalidity:08X}".encode() for i, uid in enumerate(uids, 1)]
+        expected = [f"{i} {uid:08x}{uidvalidity:08x}".encode() for i, uid in enumerate(uids, 1)]
         assert lines == expected
         assert client.uidl(3) == b"+OK " + expected[2]
         assert client.noop() == b"+OK"

@@ -15,8 +15,10 @@ class Entry:
 
 def uidl(uid: int, uidvalidity: int) -> str:
     """Dovecot's default ``pop3_uidl_format = %08Xu%08Xv``, so that a client moved from a
-    Dovecot server holding the same Maildir does not fetch every message again."""
-    return f"{uid:08X}{uidvalidity:08X}"
+    Dovecot server holding the same Maildir does not fetch every message again. Dovecot's
+    ``%X`` modifier prints hexadecimal in lower case (Dovecot 2.3.19 answers UIDL with
+    ``000000016b0493b3``), and clients compare UIDLs byte for byte, so lower case it is."""
+    return f"{uid:08x}{uidvalidity:08x}"
 
 
 class NoSuchMessage(Exception):

@@ -228,9 +228,9 @@ def test_stat_list_uidl() -> None:
     assert driver.send(b"LIST\r\n") == b"+OK 3 messages:\r\n1 100\r\n2 2000\r\n3 30\r\n.\r\n"
     assert driver.send(b"LIST 2\r\n") == b"+OK 2 2000\r\n"
     assert driver.send(b"UIDL\r\n") == (
-        b"+OK\r\n1 000000035F00AB12\r\n2 000000075F00AB12\r\n3 0000000C5F00AB12\r\n.\r\n"
+        b"+OK\r\n1 000000035f00ab12\r\n2 000000075f00ab12\r\n3 0000000c5f00ab12\r\n.\r\n"
     )
-    assert driver.send(b"uidl 3\r\n") == b"+OK 3 0000000C5F00AB12\r\n"
+    assert driver.send(b"uidl 3\r\n") == b"+OK 3 0000000c5f00ab12\r\n"
     assert driver.send(b"LIST 4\r\n") == b"-ERR There's no message 4.\r\n"
     assert driver.send(b"LIST 0\r\n") == b"-ERR There's no message 0.\r\n"
     assert driver.send(b"LIST x\r\n") == b"-ERR Invalid message number: x\r\n"
