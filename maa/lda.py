@@ -14,11 +14,10 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from maa.auth.model import MailUser, UserDB
 from maa.config import Config
-from maa.context import StoreCache
 from maa.log import service_log
 from maa.mail.headers import first_header, header_block
 from maa.storage.interface import (
@@ -30,9 +29,16 @@ from maa.storage.interface import (
     TemporaryStorageError,
 )
 
+if TYPE_CHECKING:
+    from maa.context import StoreCache
+
 # Bytes read from the spool per call when streaming into storage: large enough that a
 # 50 MB message is a few hundred reads, small enough to keep memory flat.
 STREAM_CHUNK = 256 * 1024
+
+
+class Stores(Protocol):
+    def open(self, user: MailUser) -> MailStore: ...
 
 
 class DeliveryContext(Protocol):
@@ -42,7 +48,18 @@ class DeliveryContext(Protocol):
     def config(self) -> Config: ...
 
     @property
-    def stores(self) -> StoreCache: ...
+    def stores(self) -> Stores | StoreCache: ...
+
+
+class LocalStores:
+    """Opens stores for a one-shot process (``maa deliver``), without the server's cache and
+    its Twisted imports: the command starts faster."""
+
+    def open(self, user: MailUser) -> MailStore:
+        from maa.storage import open_store
+
+        owner = (user.uid, user.gid) if user.uid is not None and user.gid is not None else None
+        return open_store(user.mail_location, owner=owner)
 
 
 @dataclass
@@ -50,7 +67,7 @@ class LocalContext:
     """For deliveries outside the server (``maa deliver``)."""
 
     config: Config
-    stores: StoreCache
+    stores: Stores
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,164 @@
+"""maa.lda: the delivery function every intake path uses, and recipient resolution."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+
+from maa.auth import open_passwd_file
+from maa.auth.model import MailUser
+from maa.config import Config
+from maa.lda import LocalContext, LocalStores, deliver, resolve_recipient, trace_headers
+from maa.storage.interface import INBOX
+
+MESSAGE = b"Subject: t\r\nMessage-ID: <id-1@example.test>\r\n\r\nbody\r\n"
+
+
+@pytest.fixture
+def lctx(maa_config: Config) -> LocalContext:
+    return LocalContext(maa_config, LocalStores())
+
+
+def alice(config: Config) -> MailUser:
+    user = open_passwd_file(config).lookup("alice@example.test")
+    assert user is not None
+    return user
+
+
+def messages(ctx: LocalContext, user: MailUser, folder: str = INBOX) -> list[bytes]:
+    box = ctx.stores.open(user).folder(folder)
+    return [box.read(m.uid) for m in box.messages()]
+
+
+@pytest.mark.parametrize(
+    ("address", "login", "detail"),
+    [
+        ("alice@example.test", "alice@example.test", None),
+        ("ALICE@Example.Test", "alice@example.test", None),
+        ("alice+lists@example.test", "alice@example.test", "lists"),
+        ("alice+a+b@example.test", "alice@example.test", "a+b"),
+        ("carol", "carol", None),
+        ("carol+x", "carol", "x"),
+        ("nobody+x@example.test", None, None),
+        ("+x@example.test", None, None),
+    ],
+)
+def test_resolve_recipient(
+    maa_config: Config, address: str, login: str | None, detail: str | None
+) -> None:
+    user, got = resolve_recipient(open_passwd_file(maa_config), address, "+")
+    assert (user.login if user else None, got) == (login, detail)
+
+
+def test_resolve_recipient_with_empty_delimiter_disables_details(maa_config: Config) -> None:
+    assert resolve_recipient(open_passwd_file(maa_config), "alice+x@example.test", "") == (
+        None,
+        None,
+    )
+
+
+def test_resolve_recipient_with_several_delimiters(maa_config: Config) -> None:
+    user, detail = resolve_recipient(open_passwd_file(maa_config), "alice-x@example.test", "+-")
+    assert user is not None and detail == "x"
+
+
+def test_deliver_streams_headers_then_message(lctx: LocalContext) -> None:
+    user = alice(lctx.config)
+    result = deliver(
+        lctx, user, io.BytesIO(MESSAGE), sender="s@example.test", recipient="alice@example.test"
+    )
+    assert result.ok and result.folder == INBOX and result.uid == 1
+    assert messages(lctx, user) == [trace_headers("s@example.test", "alice@example.test") + MESSAGE]
+
+
+def test_deliver_from_a_path_and_null_sender(lctx: LocalContext, tmp_path: Path) -> None:
+    path = tmp_path / "m.eml"
+    path.write_bytes(MESSAGE)
+    user = alice(lctx.config)
+    assert deliver(lctx, user, path, sender="", recipient="alice@example.test").ok
+    assert messages(lctx, user)[0].startswith(b"Return-Path: <>\r\n")
+
+
+def test_header_injection_through_envelope_is_neutralised(lctx: LocalContext) -> None:
+    user = alice(lctx.config)
+    deliver(
+        lctx,
+        user,
+        io.BytesIO(MESSAGE),
+        sender="a@x\r\nBcc: evil@x",
+        recipient="alice@example.test",
+    )
+    (stored,) = messages(lctx, user)
+    assert b"\r\nBcc:" not in stored
+
+
+def test_detail_folder_used_only_when_it_exists(lctx: LocalContext) -> None:
+    user = alice(lctx.config)
+    sent = deliver(
+        lctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice+Sent@example.test"
+    )
+    other = deliver(
+        lctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice+../x@example.test"
+    )
+    assert (sent.folder, other.folder) == ("Sent", INBOX)
+
+
+def test_too_large_is_552_534(tmp_path: Path) -> None:
+    import support
+
+    from maa.config import load_config
+
+    config = load_config(support.write_config(tmp_path / "etc", mail={"max_message_size": 10}))
+    result = deliver(
+        LocalContext(config, LocalStores()),
+        alice(config),
+        io.BytesIO(MESSAGE),
+        sender="s@x",
+        recipient="alice@example.test",
+    )
+    assert (result.code, result.status, result.ok) == (552, "5.3.4", False)
+
+
+def test_storage_failure_is_temporary(lctx: LocalContext) -> None:
+    user = alice(lctx.config)
+    where = Path(user.mail_location.split(":", 1)[1])
+    where.parent.mkdir(parents=True)
+    where.write_text("in the way")
+    result = deliver(lctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice@example.test")
+    assert result.temporary and result.code == 451
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_log_line_names_user_msgid_and_folder(lctx: LocalContext) -> None:
+    user = alice(lctx.config)
+    logger = logging.getLogger("maa.lmtp")
+    handler, old_level = Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        deliver(
+            lctx,
+            user,
+            io.BytesIO(MESSAGE + b"Message-ID: <in-body@x>\r\n"),
+            sender="s@example.test",
+            recipient="alice@example.test",
+            session="S1",
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    (line,) = handler.lines
+    assert line.startswith("S1: alice@example.test: msgid=<id-1@example.test>, ")
+    assert "from=<s@example.test>, to=<alice@example.test>, size=" in line
+    assert line.endswith("saved mail to INBOX")
