@@ -1,4 +1,4 @@
-"""Dovecot-style dotlocks: ``<file>.lock`` created with O_EXCL, holding ``pid:hostname``.
+"""Dovecot-style dotlocks: ``<file>.lock`` made atomically, holding ``pid:hostname``.
 
 A lock is stale when its holder is a dead process on this host, or when its mtime is older
 than ``stale_after`` seconds (the holder refreshes nothing, like Dovecot's uidlist lock).
@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from maa.storage.interface import TemporaryStorageError
+from maa.storage.maildir.durable import chown
 
 # Dovecot's maildir uidlist dotlock: stale after 2 minutes of no change, but a holder only
 # keeps it for milliseconds; 30 s is ample and lets a crashed writer's lock go sooner.
@@ -77,26 +79,29 @@ def dotlock(
     owner: tuple[int, int] | None = None,
 ) -> Iterator[None]:
     lock = target.with_name(target.name + ".lock")
-    deadline = time.monotonic() + timeout
-    delay = 0.0005
-    while True:
-        try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if _stale(lock, stale_after):
-                _break(lock)
-                continue
-            if time.monotonic() > deadline:
-                raise TemporaryStorageError(f"timed out waiting for {lock}") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
-            continue
-        break
+    # The lock is made by link(2) from a temp file that already holds "pid:host", so a lock
+    # never exists without its holder's name in it, even if the holder dies right away.
+    temp = target.with_name(f".{target.name}.lock.{_HOST}.{os.getpid()}.{threading.get_ident()}")
+    temp.write_bytes(f"{os.getpid()}:{_HOST}".encode())
     try:
-        os.write(fd, f"{os.getpid()}:{_HOST}".encode())
-        os.close(fd)
-        if owner is not None and os.geteuid() == 0:
-            os.chown(lock, *owner)
+        chown(temp, owner)
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while True:
+            try:
+                os.link(temp, lock)
+                break
+            except FileExistsError:
+                if _stale(lock, stale_after):
+                    _break(lock)
+                    continue
+                if time.monotonic() > deadline:
+                    raise TemporaryStorageError(f"timed out waiting for {lock}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+    finally:
+        temp.unlink(missing_ok=True)
+    try:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
