@@ -28,7 +28,9 @@ class StoreCache:
         with self._lock:
             store = self._stores.get(user.mail_location)
             if store is None:
-                owner = (user.uid, user.gid) if user.uid is not None and user.gid is not None else None
+                owner = (
+                    (user.uid, user.gid) if user.uid is not None and user.gid is not None else None
+                )
                 store = open_store(user.mail_location, owner=owner)
                 self._stores[user.mail_location] = store
             return store
