@@ -15,6 +15,7 @@ from maa.storage.mbox import MboxStore
 from maa.storage.mbox.format import (
     LINE_CHUNK,
     EncodeResult,
+    ScannedMessage,
     decode_message,
     encode_message,
     from_line,
@@ -32,7 +33,7 @@ def decode(disk: bytes, size: int) -> bytes:
     return b"".join(decode_message(io.BytesIO(disk)))[:size]
 
 
-def scan_bytes(data: bytes) -> list:  # type: ignore[type-arg]
+def scan_bytes(data: bytes) -> list[ScannedMessage]:
     with mmap.mmap(-1, max(len(data), 1)) as mapped:
         mapped[: len(data)] = data
         return scan(mapped, 0, len(data))

@@ -76,12 +76,29 @@ def fcntl_unlock(fd: int) -> None:
     fcntl.fcntl(fd, _SETLK, _flock_struct(fcntl.F_UNLCK))
 
 
+def _holder_is_dead(content: bytes) -> bool:
+    """Whether a lock file written as ``pid:hostname`` (as here and by Dovecot) names a process
+    of this host that no longer runs: a crashed holder, whose lock need not age to be broken.
+    Other programs' lock files (mutt's are empty) are judged by age only."""
+    pid, _, host = content.decode("ascii", "replace").strip().partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class DotLock:
     """``<path>.lock``, as mail programs have made it since the 1980s.
 
     A unique file is created with O_EXCL and hard-linked to the lock name; the link either
     succeeds or the unique file's link count says it did (NFS may lose the reply). A lock
-    file older than ``stale_after`` seconds was left by a crashed program and is removed.
+    file older than ``stale_after`` seconds, or naming a dead process of this host, was left
+    by a crashed program and is removed.
     """
 
     def __init__(self, target: Path, *, stale_after: float) -> None:
@@ -95,7 +112,7 @@ class DotLock:
         )
         fd = os.open(unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, f"{os.getpid()}\n".encode())
+            os.write(fd, f"{os.getpid()}:{socket.gethostname()}\n".encode())
         finally:
             os.close(fd)
         try:
@@ -125,9 +142,10 @@ class DotLock:
     def _break_if_stale(self) -> None:
         try:
             age = time.time() - os.stat(self.path).st_mtime
+            owner = self.path.read_bytes()[:100]
         except FileNotFoundError:
             return
-        if age > self._stale_after:
+        if age > self._stale_after or _holder_is_dead(owner):
             try:
                 os.unlink(self.path)
             except FileNotFoundError:

@@ -1,0 +1,198 @@
+"""Expunge rewrites, crashes, files rewritten by other programs, and big messages."""
+
+from __future__ import annotations
+
+import io
+import mailbox
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from maa.storage.interface import DELETED, FLAGGED, SEEN
+from maa.storage.mbox import MboxStore
+from maa.storage.mbox.index import INDEX_FILE
+
+REPO = Path(__file__).parents[2]
+
+
+def numbered(n: int, size: int = 20_000) -> bytes:
+    line = b"%05d " % n + b"x" * 70 + b"\r\n"
+    return b"Subject: message %05d\r\n\r\n" % n + line * (size // len(line))
+
+
+def independent_parse(path: Path) -> list[bytes]:
+    """The messages of an mbox as Python's own mailbox module sees them (LF form)."""
+    box = mailbox.mbox(path, create=False)
+    try:
+        return [box.get_bytes(key) for key in box.keys()]
+    finally:
+        box.close()
+
+
+def lf(message: bytes) -> bytes:
+    return message.replace(b"\r\n", b"\n")
+
+
+# A client expunging one message after another, forever, until it is killed.
+EXPUNGER = r"""
+import sys
+from maa.storage.mbox import MboxStore
+inbox = MboxStore(sys.argv[1]).folder("INBOX")
+first = True
+while True:
+    infos = inbox.messages()
+    if len(infos) <= 1:
+        break
+    inbox.store_flags([infos[0].uid], ["\\Deleted"], "add")
+    inbox.expunge()
+    if first:
+        print("ready", flush=True)
+        first = False
+"""
+
+
+@pytest.mark.slow
+def test_expunge_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    inbox = store.folder("INBOX")
+    originals = [numbered(n) for n in range(200)]
+    inbox.append_many([(io.BytesIO(m), frozenset(), None) for m in originals])
+    store.close()
+    rng = random.Random(7)
+    remaining = len(originals)
+    for _ in range(6):
+        child = subprocess.Popen(
+            [sys.executable, "-c", EXPUNGER, str(root)], cwd=REPO, stdout=subprocess.PIPE
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        found = independent_parse(root / "inbox")
+        # Always a whole file: the last messages of the original list, each intact.
+        assert 1 <= len(found) < remaining
+        assert found == [lf(m) for m in originals[len(originals) - len(found) :]]
+        remaining = len(found)
+    # The index catches up with whatever the killed expunge left; the next writer breaks the
+    # dotlock the killed process left and removes its temporary file.
+    inbox = MboxStore(root).folder("INBOX")
+    infos = inbox.messages()
+    assert len(infos) == remaining
+    for info, message in zip(infos, originals[len(originals) - remaining :], strict=True):
+        assert inbox.read(info.uid) == message
+    inbox.store_flags([infos[0].uid], [DELETED], "add")
+    assert inbox.expunge() == [infos[0].uid]
+    assert [p for p in os.listdir(root) if "maa-expunge" in p or p.endswith(".lock")] == []
+
+
+def test_expunge_keeps_uids_flags_and_offsets_right(tmp_path: Path) -> None:
+    inbox = MboxStore(tmp_path / "mail").folder("INBOX")
+    uids = [inbox.append(numbered(n, 500), [FLAGGED] if n % 2 else []) for n in range(6)]
+    inbox.store_flags([uids[1], uids[4]], [DELETED], "add")
+    modseq = inbox.status().highestmodseq
+    assert inbox.expunge() == [uids[1], uids[4]]
+    assert [i.uid for i in inbox.messages()] == [uids[0], uids[2], uids[3], uids[5]]
+    assert inbox.message(uids[3]).flags == {FLAGGED}
+    for n in (0, 2, 3, 5):
+        assert inbox.read(uids[n]) == numbered(n, 500)
+    assert inbox.vanished_since(modseq) == [uids[1], uids[4]]
+    assert inbox.status().highestmodseq > modseq
+    assert independent_parse(tmp_path / "mail" / "inbox") == [
+        lf(numbered(n, 500)) for n in (0, 2, 3, 5)
+    ]
+
+
+def test_crash_between_rename_and_index_commit_is_recovered(tmp_path: Path) -> None:
+    """The file was rewritten without two messages but the index never heard of it."""
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    inbox = store.folder("INBOX")
+    uids = [inbox.append(numbered(n, 300), [SEEN] if n == 3 else []) for n in range(5)]
+    store.close()
+    path = root / "inbox"
+    kept = [m for n, m in enumerate(independent_parse(path)) if n not in (1, 2)]
+    box = mailbox.mbox(path)
+    box.lock()
+    box.remove(box.keys()[2])
+    box.remove(box.keys()[1])
+    box.flush()  # Python's mailbox rewrites the file, as mutt would
+    box.unlock()
+    box.close()
+    assert independent_parse(path) == kept
+    inbox = MboxStore(root).folder("INBOX")
+    assert [i.uid for i in inbox.messages()] == [uids[0], uids[3], uids[4]]
+    assert inbox.message(uids[3]).flags == {SEEN}
+    assert inbox.read(uids[4]) == numbered(4, 300)
+    assert inbox.vanished_since(0) == [uids[1], uids[2]]
+    assert inbox.status().uidnext == uids[4] + 1
+
+
+def test_another_process_sees_changes_on_refresh(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    mine = MboxStore(root).folder("INBOX")
+    uid = mine.append(numbered(1, 200))
+    theirs = MboxStore(root).folder("INBOX")  # another process's store on the same mailbox
+    assert [i.uid for i in theirs.messages()] == [uid]
+    theirs.store_flags([uid], [SEEN], "add")
+    new = theirs.append(numbered(2, 200))
+    assert mine.refresh() is True
+    assert mine.message(uid).flags == {SEEN}
+    assert mine.read(new) == numbered(2, 200)
+    assert mine.refresh() is False
+
+
+class GeneratedMessage(io.RawIOBase):
+    """A message made on the fly, never held whole in memory."""
+
+    def __init__(self, size: int) -> None:
+        self._header = b"Subject: big\r\n\r\n"
+        self._line = b"A" * 996 + b"\r\n"
+        self._left = size
+        self._sent_header = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._sent_header:
+            data = self._header
+            self._sent_header = True
+        else:
+            count = min(len(buffer), self._left) // len(self._line)
+            data = self._line * count
+            self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@pytest.mark.slow
+def test_a_20_mb_message_is_streamed_not_held(tmp_path: Path) -> None:
+    size = 20 * 1024 * 1024
+    inbox = MboxStore(tmp_path / "mail").folder("INBOX")
+    tracemalloc.start()
+    try:
+        uid = inbox.append(io.BufferedReader(GeneratedMessage(size), 65536))
+        _, appending_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with inbox.open(uid) as stream:
+            total = 0
+            while chunk := stream.read(1 << 20):
+                total += len(chunk)
+        _, reading_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    info = inbox.message(uid)
+    assert total == info.size
+    assert appending_peak < 4 * 1024 * 1024
+    assert reading_peak < 6 * 1024 * 1024
+    tail = inbox.read(uid, info.size - 998, 2000)
+    assert tail == b"A" * 996 + b"\r\n"
