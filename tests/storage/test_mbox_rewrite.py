@@ -17,7 +17,6 @@ import pytest
 
 from maa.storage.interface import DELETED, FLAGGED, SEEN
 from maa.storage.mbox import MboxStore
-from maa.storage.mbox.index import INDEX_FILE
 
 REPO = Path(__file__).parents[2]
 
@@ -31,7 +30,7 @@ def independent_parse(path: Path) -> list[bytes]:
     """The messages of an mbox as Python's own mailbox module sees them (LF form)."""
     box = mailbox.mbox(path, create=False)
     try:
-        return [box.get_bytes(key) for key in box.keys()]
+        return [box.get_bytes(key) for key in box.iterkeys()]
     finally:
         box.close()
 
