@@ -132,11 +132,16 @@ class AliasTable:
         ``AliasError`` past the recursion or expansion limits."""
         result: list[str] = []
         seen_final: set[str] = set()
+        # Aliases already expanded: met again through another branch (a diamond), their
+        # targets are in the result already. Without this, expansion is exponential.
+        expanded: set[str] = set()
 
         def walk(addr: str, path: tuple[str, ...]) -> None:
             if len(path) > RECURSION_LIMIT:
                 raise AliasError(f"alias recursion limit exceeded at {addr}")
             key = addr.lower()
+            if key in expanded and key not in path:
+                return
             _, domain = split_address(addr)
             targets = None
             if key not in path and (not domain or is_hosted(domain)):
@@ -148,6 +153,7 @@ class AliasTable:
                     if len(result) > EXPANSION_LIMIT:
                         raise AliasError(f"alias expansion limit exceeded for {address}")
                 return
+            expanded.add(key)
             for target in targets:
                 walk(target, (*path, key))
 

@@ -23,6 +23,7 @@ from typing import Literal
 
 from maa.auth.model import MailUser
 from maa.config import Config
+from maa.proto.smtp import Dialect, Settings
 from maa.proto.smtp.replies import Reply
 from maa.queue.envelope import Recipient
 from maa.queue.routing import Router
@@ -82,6 +83,20 @@ def in_networks(
 def plaintext_auth_allowed(config: Config, *, peer_is_loopback: bool) -> bool:
     """May AUTH PLAIN/LOGIN be offered before TLS? (Dovecot's disable_plaintext_auth)"""
     return peer_is_loopback or not config.auth.disable_plaintext_auth
+
+
+def engine_settings(config: Config, *, implicit_tls: bool, peer_is_loopback: bool) -> Settings:
+    """The SMTP engine's settings for one connection: STARTTLS unless TLS is implicit, AUTH
+    always, in cleartext only where ``plaintext_auth_allowed``."""
+    return Settings(
+        Dialect.SMTP,
+        hostname=config.server.hostname,
+        max_message_size=config.mail.max_message_size,
+        starttls=not implicit_tls,
+        tls_active=implicit_tls,
+        auth=True,
+        plaintext_auth=plaintext_auth_allowed(config, peer_is_loopback=peer_is_loopback),
+    )
 
 
 @dataclass

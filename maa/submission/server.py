@@ -35,9 +35,9 @@ from maa.submission.policy import (
     Policy,
     Role,
     content_rejected,
+    engine_settings,
     in_networks,
     parse_networks,
-    plaintext_auth_allowed,
     queued,
 )
 from maa.tls import is_loopback
@@ -84,16 +84,9 @@ class SmtpSession(Protocol, TimeoutMixin):
             self.factory.router,
             trusted_network=in_networks(self.peer_address, self.factory.networks),
         )
-        implicit = self.factory.implicit_tls
         self.engine = smtp.SmtpEngine(
-            smtp.Settings(
-                smtp.Dialect.SMTP,
-                hostname=config.server.hostname,
-                max_message_size=config.mail.max_message_size,
-                starttls=not implicit,
-                tls_active=implicit,
-                auth=True,
-                plaintext_auth=plaintext_auth_allowed(config, peer_is_loopback=loopback),
+            engine_settings(
+                config, implicit_tls=self.factory.implicit_tls, peer_is_loopback=loopback
             )
         )
         self.setTimeout(IDLE_TIMEOUT)
