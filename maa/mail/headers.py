@@ -145,5 +145,6 @@ def header_fields(raw_headers: bytes, names: Iterable[str], *, exclude: bool = F
     return b"".join(out)
 
 
-def _has_blank_line(raw_headers: bytes) -> bool:
-    return raw_headers in (b"\r\n", b"\n") or raw_headers.endswith((b"\n\r\n", b"\n\n"))
+def _has_blank_line(raw: bytes) -> bool:
+    block = raw[: body_offset(raw)]
+    return block in (b"\r\n", b"\n") or block.endswith((b"\n\r\n", b"\n\n"))

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.mail.corpus import CORPUS, SECTIONS
+from .corpus import CORPUS, SECTIONS
 
 OUT = Path(__file__).with_name("dovecot_expected.json")
 USER = "fixtures"

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from maa.mail import MessageParts, bodystructure, envelope, header_block, section
-from tests.mail.corpus import CORPUS, SECTIONS
-from tests.mail.dovecot_compare import EXPECTED, expected_bytes, spec_of
+
+from .corpus import CORPUS, SECTIONS
+from .dovecot_compare import EXPECTED, expected_bytes, spec_of
 
 NAMES = sorted(CORPUS)
 

@@ -13,7 +13,8 @@ from maa.mail import (
     header_date,
     search_text,
 )
-from tests.mail.corpus import EIGHT_BIT_HEADERS, GROUPS, MIXED, ODD_HEADERS, RFC822_ATTACHMENT, crlf
+
+from .corpus import EIGHT_BIT_HEADERS, GROUPS, MIXED, ODD_HEADERS, RFC822_ATTACHMENT, crlf
 
 
 def test_decoded_header_decodes_encoded_words_and_unfolds() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from maa.mail import base_subject, display_name, message_id, references, sort_address
-from tests.mail.corpus import GROUPS, MIXED, SIMPLE, crlf
+
+from .corpus import GROUPS, MIXED, SIMPLE, crlf
 
 BASE_SUBJECTS = [
     ("hello", "hello"),
