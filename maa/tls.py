@@ -18,10 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from OpenSSL import crypto
 from twisted.internet import interfaces
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
-from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
+from twisted.internet.ssl import CertificateOptions, TLSVersion
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from maa.config import Config
@@ -89,16 +88,16 @@ def ensure_certificate(cert: Path, key: Path, hostname: str) -> bool:
 
 
 def load_options(cert: Path, key: Path) -> CertificateOptions:
-    pem = cert.read_bytes() + b"\n" + key.read_bytes()
-    private = PrivateCertificate.loadPEM(pem)
-    chain = [
-        crypto.load_certificate(crypto.FILETYPE_PEM, block)
-        for block in _pem_blocks(cert.read_bytes())[1:]
-    ]
+    """Options for the PEM pair: the first certificate is the server's, the rest its chain."""
+    blocks = _pem_blocks(cert.read_bytes())
+    if not blocks:
+        raise ValueError(f"{cert}: no PEM certificate in it")
+    certs: list[Any] = [x509.load_pem_x509_certificate(block) for block in blocks]
+    private_key: Any = serialization.load_pem_private_key(key.read_bytes(), password=None)
     return CertificateOptions(
-        privateKey=private.privateKey.original,
-        certificate=private.original,
-        extraCertChain=chain or None,
+        privateKey=private_key,
+        certificate=certs[0],
+        extraCertChain=certs[1:] or None,
         raiseMinimumTo=TLSVersion.TLSv1_2,
     )
 
