@@ -7,6 +7,7 @@ import mmap
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from maa.storage.interface import ANSWERED, DELETED, FLAGGED, SEEN
 from maa.storage.mbox import MboxStore
 from maa.storage.mbox.format import (
     LINE_CHUNK,
+    READ_BLOCK,
     EncodeResult,
     ScannedMessage,
     decode_message,
@@ -86,6 +88,51 @@ def test_crlf_split_across_chunks_is_one_line_end() -> None:
     assert decode(disk, result.size) == message
 
 
+@pytest.mark.parametrize(
+    "length",
+    [
+        *(LINE_CHUNK - 6, LINE_CHUNK - 5, LINE_CHUNK - 1, LINE_CHUNK, LINE_CHUNK + 1),
+        *(READ_BLOCK - 1, READ_BLOCK, READ_BLOCK + 1, 2 * READ_BLOCK + 3),
+    ],
+)
+def test_block_and_chunk_boundaries(length: int) -> None:
+    """Long ">" runs, "From " and CRLFs landing on every read and chunk boundary."""
+    message = (
+        b"S: x\r\n\r\n"
+        + b">" * length
+        + b"From a\r\n"
+        + b"B" * length
+        + b"\r\nFrom b\r\n"
+        + b"C" * (length - 1)
+        + b"\r\n>From c\r\n"
+    )
+    disk, result = encode(message)
+    assert b"\r" not in disk
+    assert disk.count(b">" * (length + 1) + b"From a\n") == 1
+    assert b"\n>From b\n" in disk and b"\n>>From c\n" in disk
+    assert result.size == len(message)
+    assert decode(disk, result.size) == message
+
+
+class Trickle(io.RawIOBase):
+    """A source that hands out a few bytes per read, as a slow socket would."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self._data = data
+        self._sizes = sizes or [1]
+        self._reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        size = min(len(buffer), self._sizes[self._reads % len(self._sizes)], len(self._data))
+        self._reads += 1
+        buffer[:size] = self._data[:size]
+        self._data = self._data[size:]
+        return size
+
+
 # Message bodies: lines of printable text that often start with From/>From, CRLF-joined.
 _line = st.one_of(
     st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")),
@@ -106,6 +153,15 @@ def test_random_messages_round_trip_through_the_disk_form(message: bytes) -> Non
     assert decode(disk, result.size) == message
     # No line of the disk form can be taken for a separator.
     assert not disk.startswith(b"From ") and b"\nFrom " not in disk
+
+
+@given(_message, st.lists(st.integers(1, 9), max_size=5))
+def test_short_reads_from_the_source_change_nothing(message: bytes, sizes: list[int]) -> None:
+    expected, _ = encode(message)
+    result = EncodeResult()
+    source = Trickle(message, sizes)
+    assert b"".join(encode_message(source, result)) == expected  # type: ignore[arg-type]
+    assert result.size == len(message)
 
 
 @given(st.lists(_message, min_size=1, max_size=6))

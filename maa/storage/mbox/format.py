@@ -4,8 +4,9 @@ On disk each message is ``From <sender> <asctime date>\\n``, the message with LF
 every line matching ``>*From `` given one more ``>`` (mboxrd), then one empty line. Reading
 undoes both: one ``>`` comes off every ``>+From `` line and every LF becomes CRLF.
 
-Everything here streams: a message is handled a line (or ``LINE_CHUNK`` bytes of a line) at a
-time, never whole, and a file is scanned through ``mmap`` without copying it.
+Everything here streams: a message is handled a block of whole lines (or ``LINE_CHUNK`` bytes
+of a long line) at a time, never whole, and a file is scanned through ``mmap`` without copying
+it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 FROM_ = b"From "
-# The longest piece of one line handled at once. Lines longer than this (base64 without line
-# breaks, hostile input) are processed in pieces of this size, so memory stays bounded.
+# The longest piece of one line held at once. Lines longer than this (base64 without line
+# breaks, hostile input) are processed in pieces of about this size, so memory stays bounded.
 LINE_CHUNK = 64 * 1024
+# Bytes read from a message source at a time; whole lines in a block are handled by a few
+# C-level bytes operations rather than line by line.
+READ_BLOCK = 256 * 1024
 # Slices of a mapped file hashed or counted at a time: big enough that per-call overhead
 # vanishes, small enough that a 1 GB mbox is never copied whole.
 SCAN_SLICE = 1024 * 1024
@@ -35,6 +39,8 @@ MAX_FROM_LINE = 1000
 HEADER_SCAN_LIMIT = 64 * 1024
 
 _QUOTED_FROM = re.compile(rb"^>+From ", re.MULTILINE)
+_QUOTE_FROM = re.compile(rb"^(?=>*From )", re.MULTILINE)  # where mboxrd adds a ">"
+_UNQUOTE_FROM = re.compile(rb"^>(?=>*From )", re.MULTILINE)  # the ">" a reader removes
 # ctime() form, as every MTA writes it: "Mon Nov  3 14:02:11 2025", maybe with a zone after.
 _ASCTIME = re.compile(
     rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +"
@@ -92,6 +98,44 @@ class EncodeResult:
     size: int = 0
 
 
+def _line_runs(source: BinaryIO, *, hold_cr: bool) -> Iterator[tuple[bytes, bool]]:
+    """``source`` in pieces of whole lines, as (piece, whether it starts at a line start).
+
+    A line longer than ``LINE_CHUNK`` comes in several pieces; its first piece always holds
+    enough of it to tell whether it is a ``>*From `` line. With ``hold_cr`` a piece never ends
+    between the CR and the LF of a CRLF.
+    """
+    at_start = True
+    pending = b""
+    while True:
+        block = source.read(READ_BLOCK)
+        pending += block
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            yield pending[:cut], at_start
+            pending = pending[cut:]
+            at_start = True
+        if not block:
+            if pending:
+                yield pending, at_start
+            return
+        if len(pending) >= LINE_CHUNK:
+            if at_start and len(pending.lstrip(b">")) < len(FROM_):
+                continue  # a run of ">" so long that "From " may yet follow
+            keep = b"\r" if hold_cr and pending.endswith(b"\r") else b""
+            yield pending[: len(pending) - len(keep)], at_start
+            pending = keep
+            at_start = False
+
+
+def _split_first_line(piece: bytes, at_start: bool) -> tuple[bytes, bytes]:
+    """(the end of a line begun in an earlier piece, the rest that starts at a line start)."""
+    if at_start:
+        return b"", piece
+    cut = piece.find(b"\n") + 1
+    return (piece, b"") if cut == 0 else (piece[:cut], piece[cut:])
+
+
 def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
     """The on-disk form of a message read from ``source`` (CRLF or LF line ends), in pieces.
 
@@ -99,39 +143,14 @@ def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
     with a line end gets an LF (not counted in ``result.size``, so readers are shown exactly
     what was given). ``result`` is filled in as the pieces are consumed.
     """
-    at_line_start = True
-    carry = b""  # the undecided start of a line (only ">"s so far) or a held-back "\r"
     last = b"\n"
-    while True:
-        piece = source.readline(LINE_CHUNK)
-        data = carry + piece
-        carry = b""
-        if not piece:
-            if data:
-                result.size += len(data)
-                result.written += len(data)
-                last = data
-                yield data
-            break
-        complete = data.endswith(b"\n")
-        if at_line_start:
-            rest = data.lstrip(b">")
-            if not rest and not complete:
-                carry = data
-                continue
-            if rest.startswith(FROM_):
-                data = b">" + data
-                result.size -= 1  # the added ">" is not shown to readers
-        if complete:
-            if data.endswith(b"\r\n"):
-                data = data[:-2] + b"\n"
-            result.size += len(data) + 1
-        else:
-            if data.endswith(b"\r"):
-                carry = b"\r"
-                data = data[:-1]
-            result.size += len(data)
-        at_line_start = complete
+    for piece, at_start in _line_runs(source, hold_cr=True):
+        head, rest = _split_first_line(piece, at_start)
+        quoted = 0
+        if FROM_ in rest:
+            rest, quoted = _QUOTE_FROM.subn(b">", rest)
+        data = (head + rest).replace(b"\r\n", b"\n")
+        result.size += len(data) + data.count(b"\n") - quoted
         result.written += len(data)
         if data:
             last = data
@@ -143,26 +162,11 @@ def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
 
 def decode_message(raw: BinaryIO) -> Iterator[bytes]:
     """The CRLF form of a message whose on-disk body ``raw`` yields, in pieces."""
-    at_line_start = True
-    carry = b""
-    while True:
-        piece = raw.readline(LINE_CHUNK)
-        data = carry + piece
-        carry = b""
-        if not piece:
-            if data:
-                yield data
-            return
-        complete = data.endswith(b"\n")
-        if at_line_start:
-            rest = data.lstrip(b">")
-            if not rest and not complete:
-                carry = data
-                continue
-            if rest.startswith(FROM_) and data.startswith(b">"):
-                data = data[1:]
-        at_line_start = complete
-        yield data.replace(b"\n", b"\r\n") if complete else data
+    for piece, at_start in _line_runs(raw, hold_cr=False):
+        head, rest = _split_first_line(piece, at_start)
+        if FROM_ in rest:
+            rest = _UNQUOTE_FROM.sub(b"", rest)
+        yield (head + rest).replace(b"\n", b"\r\n")
 
 
 class RangeReader(io.RawIOBase):
