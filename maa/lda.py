@@ -211,7 +211,7 @@ def deliver(
     headers = header_block(source)
     source.seek(start)
     msgid = first_header(headers, "Message-ID")
-    msgid = _header_value(msgid.strip()) if msgid else "(none)"
+    msgid = _header_value(msgid.strip()) if msgid else "unspecified"
     facts = f"msgid={msgid}, from=<{sender}>, to=<{recipient}>, size={size}"
     if size > ctx.config.mail.max_message_size:
         log.info(who, f"{facts}: rejected: message too large")

@@ -46,13 +46,15 @@ def peer_names(transport: Any) -> tuple[str, str | None]:
 
 
 def received_header(
-    lhlo: str, ip: str | None, hostname: str, session: str, recipient: str
+    lhlo: str, ip: str | None, hostname: str, session: str, sender: str, recipient: str
 ) -> bytes:
+    """Dovecot's LMTP trace header, in the same shape."""
     origin = f"{lhlo} ([{ip}])" if ip else f"{lhlo} (local)"
     date = email.utils.formatdate(localtime=True)
     text = (
         f"Received: from {origin}\r\n"
         f"\tby {hostname} (maa) with LMTP id {session}\r\n"
+        f"\t(envelope-from <{sender}>)\r\n"
         f"\tfor <{recipient}>; {date}\r\n"
     )
     return text.encode("utf-8", "surrogateescape")
@@ -194,7 +196,12 @@ class LmtpProtocol(Protocol, TimeoutMixin):
 
         for index, (rcpt, (user, detail)) in enumerate(zip(end.recipients, users, strict=True)):
             extra = received_header(
-                self._lhlo, self._ip, self.ctx.config.server.hostname, self.session, rcpt.address
+                self._lhlo,
+                self._ip,
+                self.ctx.config.server.hostname,
+                self.session,
+                end.sender,
+                rcpt.address,
             )
             d = threads.deferToThreadPool(
                 self.ctx.reactor,

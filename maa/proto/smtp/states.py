@@ -99,7 +99,10 @@ def out_of_sequence(verb: str, state: State, lmtp: bool) -> r.Reply:
     if verb == "RCPT":
         return r.S503_MAIL_FIRST
     if verb in ("DATA", "BDAT"):
-        return r.S503_MAIL_FIRST if state is State.GREETED else r.S554_NO_RCPTS
+        if state is State.GREETED:
+            return r.S503_MAIL_FIRST
+        # RFC 2033 4.2 asks for 503 in LMTP; Postfix's smtpd answers 554 in SMTP.
+        return r.S503_NO_RCPTS if lmtp else r.S554_NO_RCPTS
     if verb == "AUTH" and state in (State.MAIL, State.RCPT, State.BDAT_MORE):
         return r.S503_AUTH_IN_MAIL
     return r.S503_BAD_SEQUENCE

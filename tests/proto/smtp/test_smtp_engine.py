@@ -126,9 +126,9 @@ def test_smtp_end_of_data_has_one_reply() -> None:
         (b"MAIL FROM:<a@x.test>\r\n", 503, b"LHLO first"),
         (LHLO + b"RCPT TO:<a@x.test>\r\n", 503, b"need MAIL"),
         (LHLO + b"DATA\r\n", 503, b"need MAIL"),
-        (LHLO + b"MAIL FROM:<a@x.test>\r\nDATA\r\n", 554, b"no valid recipients"),
+        (LHLO + b"MAIL FROM:<a@x.test>\r\nDATA\r\n", 503, b"no valid recipients"),
         (LHLO + b"MAIL FROM:<a@x.test>\r\nMAIL FROM:<a@x.test>\r\n", 503, b"nested"),
-        (LHLO + b"MAIL FROM:<a@x.test>\r\nRCPT TO:<nobody@x.test>\r\nDATA\r\n", 554, b""),
+        (LHLO + b"MAIL FROM:<a@x.test>\r\nRCPT TO:<nobody@x.test>\r\nDATA\r\n", 503, b""),
     ],
 )
 def test_out_of_sequence(commands: bytes, code: int, text: bytes) -> None:
@@ -269,7 +269,7 @@ def test_bdat_without_recipients_still_consumes_its_octets() -> None:
     s.send(LHLO + b"MAIL FROM:<a@x.test>\r\n")
     hidden = b"RCPT TO:<evil@x.test>\r\n"
     out = s.send(b"BDAT %d LAST\r\n" % len(hidden) + hidden)
-    assert reply_codes(out) == [554]
+    assert reply_codes(out) == [503]
     assert not s.of_type(ev.RcptTo)
 
 
