@@ -7,12 +7,12 @@ items read only the header block; ``BODY[]<o.n>`` reads just that byte range.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from maa import mail
 from maa.imap.selected import SelectedView
+from maa.imap.streaming import STREAM_THRESHOLD, StreamedLiteral
 from maa.proto.imap import response
 from maa.proto.imap.commands import format_date_time
 from maa.proto.imap.fetchattrs import FetchItem, Section
@@ -99,6 +99,34 @@ def _section(message: _Message, section: Section) -> bytes:
     return _partial(data, section.partial)
 
 
+Piece = bytes | StreamedLiteral
+
+
+def _streamed(message: _Message, name: bytes, item: FetchItem) -> list[Piece] | None:
+    """A whole-message literal (or a range of it) sent from the file when it is large."""
+    size = message.view.infos[message.uid].size
+    if size <= STREAM_THRESHOLD or message._raw is not None:
+        return None
+    offset, length = 0, size
+    if isinstance(item, Section):
+        if item.part or item.text is not None:
+            return None
+        if item.partial is not None:
+            offset = min(item.partial[0], size)
+            length = min(item.partial[1], size - offset)
+    piece = StreamedLiteral(message.view.folder, message.uid, offset, length)
+    return [name + b" {%d}\r\n" % length, piece]
+
+
+def _item_pieces(message: _Message, item: FetchItem) -> list[Piece]:
+    if item == "RFC822" or isinstance(item, Section):
+        name = item.response_name().encode() if isinstance(item, Section) else b"RFC822"
+        pieces = _streamed(message, name, item)
+        if pieces is not None:
+            return pieces
+    return [_item(message, item)]
+
+
 def _item(message: _Message, item: FetchItem) -> bytes:
     view, uid = message.view, message.uid
     if isinstance(item, Section):
@@ -129,7 +157,7 @@ def _item(message: _Message, item: FetchItem) -> bytes:
 
 def fetch_lines(
     view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...]
-) -> tuple[list[bytes], bool]:
+) -> tuple[list[Piece], bool]:
     """The untagged FETCH lines, and whether some messages had vanished meanwhile.
 
     Messages fetched with a non-PEEK body item get \\Seen first (unless the folder was
@@ -144,7 +172,7 @@ def fetch_lines(
             changed, _ = view.folder.store_flags(to_mark, [SEEN], "add")
             view.update(changed)
     marked = set(to_mark)
-    lines: list[bytes] = []
+    lines: list[Piece] = []
     missing = False
     for seq, uid in pairs:
         if uid not in view.infos or uid in view.expunged:
@@ -154,14 +182,20 @@ def fetch_lines(
         if uid in marked and "FLAGS" not in items:
             wanted = (*items, "FLAGS")
         try:
-            parts = list(_items(_Message(view, uid), wanted))
+            pieces = _message_pieces(_Message(view, uid), wanted)
         except MessageNotFound:
             missing = True
             continue
-        lines.append(b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n")
+        lines.append(b"* %d FETCH (" % seq)
+        lines.extend(pieces)
+        lines.append(b")\r\n")
     return lines, missing
 
 
-def _items(message: _Message, items: tuple[FetchItem, ...]) -> Iterator[bytes]:
-    for item in items:
-        yield _item(message, item)
+def _message_pieces(message: _Message, items: tuple[FetchItem, ...]) -> list[Piece]:
+    out: list[Piece] = []
+    for index, item in enumerate(items):
+        if index:
+            out.append(b" ")
+        out.extend(_item_pieces(message, item))
+    return out

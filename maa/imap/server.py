@@ -19,6 +19,7 @@ from maa.context import ServerContext
 from maa.imap import mailboxes, messages
 from maa.imap.errors import storage_reply
 from maa.imap.session import Reply, Session, bad, no, ok
+from maa.imap.streaming import LiteralProducer, StreamedLiteral
 from maa.log import new_session_id, service_log
 from maa.proto.imap import commands as c
 from maa.proto.imap.cursor import ParseError
@@ -148,11 +149,36 @@ class IMAPServerProtocol(protocol.Protocol):
         self._bytes_out += len(data)
         self._transport.write(data)
 
-    def _flush(self) -> None:
-        if self.session.out:
-            data = b"".join(self.session.out)
-            self.session.out.clear()
-            self._write(data)
+    def _flush(self) -> defer.Deferred[None] | None:
+        """Write the queued responses; a Deferred when a large literal is being streamed."""
+        if not self.session.out:
+            return None
+        pieces = list(self.session.out)
+        self.session.out.clear()
+        return self._write_pieces(pieces)
+
+    def _write_pieces(self, pieces: list[bytes | StreamedLiteral]) -> defer.Deferred[None] | None:
+        batch: list[bytes] = []
+        for index, piece in enumerate(pieces):
+            if isinstance(piece, bytes):
+                batch.append(piece)
+                continue
+            if batch:
+                self._write(b"".join(batch))
+            rest = pieces[index + 1 :]
+            d = LiteralProducer(piece, self._transport, self._count_out).start()
+            return d.addCallback(self._write_rest, rest)
+        if batch:
+            self._write(b"".join(batch))
+        return None
+
+    def _write_rest(
+        self, _: object, rest: list[bytes | StreamedLiteral]
+    ) -> defer.Deferred[None] | None:
+        return self._write_pieces(rest)
+
+    def _count_out(self, size: int) -> None:
+        self._bytes_out += size
 
     # -- command loop -------------------------------------------------------------------------
 
@@ -249,9 +275,24 @@ class IMAPServerProtocol(protocol.Protocol):
             except StorageError as e:
                 log.warning(self.session.session_id, f"sync failed: {e!r}")
         self.session.out.append(reply.line(parsed.tag))
-        self._flush()
+        streaming = self._flush()
+        if streaming is not None:
+            self._busy = True
+            streaming.addCallbacks(self._streamed, self._stream_failed)
+            return
         if self.session.state.state is State.LOGOUT:
             self._transport.loseConnection()
+
+    def _streamed(self, _: object) -> None:
+        self._busy = False
+        if self.session.state.state is State.LOGOUT:
+            self._transport.loseConnection()
+            return
+        self._process()
+
+    def _stream_failed(self, failure: Failure) -> None:
+        log.warning(self.session.session_id, f"streaming failed: {failure.getErrorMessage()}")
+        self._transport.loseConnection()
 
     # -- commands that touch the connection ------------------------------------------------------
 

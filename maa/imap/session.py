@@ -13,6 +13,7 @@ from typing import Literal
 from maa.auth.model import MailUser
 from maa.context import ServerContext
 from maa.imap.selected import SelectedView
+from maa.imap.streaming import StreamedLiteral
 from maa.proto.imap import response
 from maa.proto.imap.state import ConnectionState, State
 from maa.storage.interface import MailStore
@@ -67,7 +68,8 @@ class Session:
     store: MailStore | None = None
     view: SelectedView | None = None
     utf8: bool = False
-    out: list[bytes] = field(default_factory=list)
+    # Responses of the running command, written in one batch; large literals stream.
+    out: list[bytes | StreamedLiteral] = field(default_factory=list)
 
     @property
     def plaintext_allowed(self) -> bool:
