@@ -234,3 +234,122 @@ def test_curl_list_and_retr_over_pop3s(server: Server) -> None:
     code, body, err = yield threads.deferToThread(_curl, f"pop3s://127.0.0.1:{server.tls_port}/2")
     assert code == 0, err
     assert body == MESSAGES[1]
+
+
+# -- Dovecot on the same Maildir: a host moved from Dovecot keeps its UIDLs ----------------
+
+
+@pytest.fixture
+def shared_maildir() -> Iterator[tuple[Path, tuple[int, int]]]:
+    """A Maildir both Dovecot and maa can use, and the (uid, gid) mail is kept as: Dovecot
+    refuses to serve mail as root, so as root the mail belongs to ``nobody``, outside
+    pytest's private temporary tree."""
+    import pwd
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="maa-pop3-dovecot-"))
+    root.chmod(0o755)
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        owner = (nobody.pw_uid, nobody.pw_gid)
+    else:
+        owner = (os.getuid(), os.getgid())
+    maildir = root / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    for n, message in enumerate(MESSAGES[:2], 1):
+        (maildir / "cur" / f"{1700000000 + n}.M{n}P1.migrated:2,S").write_bytes(_lf(message))
+    for path in [root, maildir, *maildir.rglob("*")]:
+        os.chown(path, *owner)
+    yield maildir, owner
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _start_dovecot(maildir: Path, owner: tuple[int, int]) -> tuple[subprocess.Popen[bytes], int]:
+    from support import free_port
+
+    dovecot = shutil.which("dovecot", path=os.environ.get("PATH", "") + ":/usr/sbin")
+    if dovecot is None:
+        pytest.skip("dovecot is not installed (Debian packages dovecot-core, dovecot-pop3d)")
+    root = maildir.parent / "dovecot"
+    for sub in ("run", "state", "home"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    os.chown(root / "home", *owner)
+    (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+    port = free_port()
+    conf = root / "dovecot.conf"
+    conf.write_text(
+        f"base_dir = {root}/run\nstate_dir = {root}/state\nlog_path = {root}/dovecot.log\n"
+        "instance_name = maa-pop3-test\nprotocols = pop3\nlisten = 127.0.0.1\nssl = no\n"
+        "disable_plaintext_auth = no\npop3_uidl_format = %08Xu%08Xv\n"
+        f"passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {root}/users\n}}\n"
+        f"userdb {{\n  driver = static\n  args = uid={owner[0]} gid={owner[1]} "
+        f"home={root}/home mail=maildir:{maildir}\n}}\n"
+        f"service pop3-login {{\n  inet_listener pop3 {{\n    port = {port}\n  }}\n"
+        "  chroot =\n}\nservice anvil {\n  chroot =\n}\n"
+    )
+    process = subprocess.Popen([dovecot, "-F", "-c", str(conf)], stderr=subprocess.PIPE)
+    import socket
+    import time
+
+    deadline = time.monotonic() + 20
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return process, port
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"dovecot did not start: {process.stderr.read() if process.stderr else ''}")
+        time.sleep(0.05)
+
+
+def _uidl_of(port: int) -> list[bytes]:
+    import poplib
+
+    client = poplib.POP3("127.0.0.1", port, timeout=10)
+    client.user(USER)
+    client.pass_(PASSWORD)
+    _, lines, _ = client.uidl()
+    client.quit()
+    return list(lines)
+
+
+@pytest_twisted.inlineCallbacks
+def test_uidl_matches_dovecot_on_the_same_maildir(
+    tmp_path: Path, shared_maildir: tuple[Path, tuple[int, int]]
+) -> None:
+    from twisted.internet import reactor
+
+    from maa.config import load_config
+    from maa.pop3.server import build_factory
+    from maa.service import build_context
+
+    maildir, owner = shared_maildir
+    dovecot, dovecot_port = _start_dovecot(maildir, owner)
+    try:
+        # Dovecot serves the mailbox first and gives the messages their UIDs.
+        before = yield threads.deferToThread(_uidl_of, dovecot_port)
+        assert len(before) == 2
+
+        config = load_config(
+            write_config(tmp_path / "etc", mail={"location": f"maildir:{maildir}"})
+        )
+        Path(config.auth.passwd_file).write_text(
+            f"{USER}:{{PLAIN}}{PASSWORD}:{owner[0]}:{owner[1]}::::\n"
+        )
+        ctx = build_context(config, reactor)
+        port = listen(build_factory(ctx, implicit_tls=False))
+        # maa on the same Maildir answers the same UIDLs: nothing is downloaded again.
+        assert (yield threads.deferToThread(_uidl_of, port)) == before
+
+        # A message maa stores is known to Dovecot by the same UIDL, and the other way round.
+        user = ctx.userdb.lookup(USER)
+        assert user is not None
+        ctx.stores.open(user).folder(INBOX).append(MESSAGES[2])
+        from_maa = yield threads.deferToThread(_uidl_of, port)
+        from_dovecot = yield threads.deferToThread(_uidl_of, dovecot_port)
+        assert len(from_maa) == 3
+        assert from_maa == from_dovecot
+    finally:
+        dovecot.terminate()
+        dovecot.wait(10)

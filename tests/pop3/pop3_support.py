@@ -62,14 +62,6 @@ class Pop3Server:
         return client
 
 
-def _default_location() -> str:
-    try:
-        from maa.storage.maildir import MaildirStore  # noqa: F401
-    except ImportError:
-        return "memory:mail/%d/%n"
-    return "maildir:mail/%d/%n"
-
-
 _CERTIFICATE: list[tuple[bytes, bytes]] = []
 
 
@@ -88,7 +80,6 @@ def _install_certificate(data_dir: Path) -> None:
 def start_pop3(directory: Path, **sections: dict[str, Any]) -> Pop3Server:
     from twisted.internet import reactor
 
-    sections.setdefault("mail", {"location": _default_location()})
     from maa.pop3.server import build_factory
     from maa.service import build_context
     from maa.tls import wrap_implicit
