@@ -3,6 +3,7 @@ what it is given and refusing what it is told to refuse."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class SinkHandler:
     messages: list[Received] = field(default_factory=list)
     # address -> reply ("550 5.1.1 no such user") given at RCPT
     refuse: dict[str, str] = field(default_factory=dict)
+    # Seconds to wait before answering DATA (a slow next hop).
+    data_delay: float = 0.0
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -37,6 +40,8 @@ class SinkHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         auth = session.auth_data.login.decode() if session.auth_data else None
         self.messages.append(
             Received(
