@@ -14,6 +14,8 @@ from maa.mail.rfc822 import ADDRESS_SPECIALS, Token, is_special, tokenize
 
 MISSING_MAILBOX = b"MISSING_MAILBOX"
 MISSING_DOMAIN = b"MISSING_DOMAIN"
+# Dovecot's host for an angle address that never closes (``Name <user@host``).
+SYNTAX_ERROR = b"SYNTAX_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ def _angle(tokens: list[Token], i: int, name: bytes | None) -> tuple[Address, in
         host = _joined(tokens[at + 1 : end])
     else:
         end = at
+    if end >= n:  # no ">"
+        host = SYNTAX_ERROR
     return _mailbox(name, route, local, host), min(end + 1, n)
 
 
@@ -115,6 +119,10 @@ def parse_address_list(value: bytes) -> list[Address]:
         end = _until(tokens, i, (b",", b";", b"<"))
         if end == i:
             i += 1
+            continue
+        if any(token.broken for token in tokens[i:end]):
+            out.append(_mailbox(None, None, b"", None))
+            i = end
             continue
         at = _until(tokens, i, (b"@", b",", b";", b"<"))
         at = min(at, end)

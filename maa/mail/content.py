@@ -22,8 +22,8 @@ _CONTINUATION = re.compile(rb"^(.*?)\*([0-9]+)(\*?)$")
 class ContentFields:
     """What a part's header says about its content; None where the field is absent."""
 
-    type: bytes | None = None  # None: no (valid) Content-Type, the context's default applies
-    subtype: bytes | None = None
+    type: bytes | None = None  # None: no Content-Type, the context's default applies
+    subtype: bytes | None = None  # None: the Content-Type had no "/"
     params: Params = ()
     encoding: bytes | None = None
     id: bytes | None = None
@@ -50,29 +50,28 @@ def _params(tokens: list[Token], i: int) -> Params:
     n = len(tokens)
     while i < n:
         if not (tokens[i].kind == "special" and tokens[i].value == b";"):
-            i += 1
-            continue
-        if i + 3 < n:
-            name, equals, value = tokens[i + 1], tokens[i + 2], tokens[i + 3]
-            if (
-                name.kind == "atom"
-                and equals.kind == "special"
-                and equals.value == b"="
-                and value.kind in ("atom", "quoted")
-            ):
-                key = name.value
-                match = _CONTINUATION.match(key)
-                if match is None:
-                    plain.append((key, value.value))
-                else:
-                    base = match.group(1)
-                    if base not in continued:
-                        continued[base] = []
-                        order.append(base)
-                    continued[base].append((int(match.group(2)), bool(match.group(3)), value.value))
-                i += 4
-                continue
-        i += 1
+            break
+        if i + 3 >= n:  # a trailing ";" or a cut-off parameter
+            break
+        name, equals, value = tokens[i + 1], tokens[i + 2], tokens[i + 3]
+        if not (
+            name.kind == "atom"
+            and equals.kind == "special"
+            and equals.value == b"="
+            and value.kind in ("atom", "quoted")
+        ):
+            break  # Dovecot stops at the first malformed parameter
+        key = name.value
+        match = _CONTINUATION.match(key)
+        if match is None:
+            plain.append((key, value.value))
+        else:
+            base = match.group(1)
+            if base not in continued:
+                continued[base] = []
+                order.append(base)
+            continued[base].append((int(match.group(2)), bool(match.group(3)), value.value))
+        i += 4
     for base in order:
         pieces = sorted(continued[base], key=lambda piece: piece[0])
         extended = pieces[0][1]
@@ -80,17 +79,18 @@ def _params(tokens: list[Token], i: int) -> Params:
     return tuple(plain)
 
 
-def _content_type(value: bytes) -> tuple[bytes | None, bytes | None, Params]:
+def _content_type(value: bytes) -> tuple[bytes, bytes | None, Params]:
+    """(type, subtype, params). A broken value keeps what could be read, as Dovecot does:
+    ``text`` gives (b"text", None), an empty one (b"", None); parameters only follow a
+    complete type/subtype."""
     tokens, _ = tokenize(value, MIME_SPECIALS)
-    if (
-        len(tokens) >= 3
-        and tokens[0].kind == "atom"
-        and tokens[1].kind == "special"
-        and tokens[1].value == b"/"
-        and tokens[2].kind == "atom"
-    ):
-        return tokens[0].value, tokens[2].value, _params(tokens, 3)
-    return None, None, _params(tokens, 0)
+    if not tokens or tokens[0].kind != "atom":
+        return b"", None, ()
+    if len(tokens) < 2 or tokens[1].kind != "special" or tokens[1].value != b"/":
+        return tokens[0].value, None, ()
+    if len(tokens) < 3 or tokens[2].kind != "atom":
+        return tokens[0].value, b"", ()
+    return tokens[0].value, tokens[2].value, _params(tokens, 3)
 
 
 def _disposition(value: bytes) -> tuple[bytes | None, Params]:
@@ -101,8 +101,9 @@ def _disposition(value: bytes) -> tuple[bytes | None, Params]:
 
 
 def _token(value: bytes) -> bytes | None:
+    """The value if it is exactly one token (comments aside), else None."""
     tokens, _ = tokenize(value, MIME_SPECIALS)
-    return tokens[0].value if tokens and tokens[0].kind == "atom" else None
+    return tokens[0].value if len(tokens) == 1 and tokens[0].kind == "atom" else None
 
 
 def _language(value: bytes) -> tuple[bytes, ...] | None:
@@ -119,7 +120,8 @@ def parse_content_fields(raw_headers: bytes) -> ContentFields:
             found[name] = field_value(field)
     if not found:
         return ContentFields()
-    ctype = subtype = None
+    ctype: bytes | None = None
+    subtype: bytes | None = None
     params: Params = ()
     if b"content-type" in found:
         ctype, subtype, params = _content_type(found[b"content-type"])

@@ -84,14 +84,15 @@ def iter_fields(raw_headers: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def field_value(field: bytes) -> bytes:
-    """The unfolded value of one raw field: leading blanks and line breaks removed.
+    """The unfolded value of one raw field: blanks after the colon and line breaks removed.
 
-    Continuation whitespace is kept (``a\\r\\n b`` becomes ``a b``) and NUL bytes become
-    U+FFFD, which is what Dovecot's header parser yields.
+    Continuation whitespace is kept (``a\\r\\n b`` becomes ``a b``, and an empty first line
+    followed by `` <id>`` gives `` <id>``) and NUL bytes become U+FFFD, which is what
+    Dovecot's header parser yields.
     """
     colon = field.find(b":")
     value = field[colon + 1 :] if colon >= 0 else b""
-    value = _LINE_BREAK.sub(b"", value).lstrip(b" \t")
+    value = _LINE_BREAK.sub(b"", value.lstrip(b" \t"))
     if value.endswith(b"\r"):
         value = value[:-1]
     if b"\x00" in value:

@@ -208,16 +208,17 @@ class _Scanner:
         body_start, hit = self._header_end(start, stack)
         header = raw[start:body_start]
         content = parse_content_fields(header) if mime or _is_mime(header) else ContentFields()
-        if content.type is not None and content.subtype is not None:
-            ctype, subtype = content.type, content.subtype
+        if content.type is not None:
+            ctype, subtype = content.type, content.subtype or b""
         else:
             ctype, subtype = default
         part = MimePart(start, body_start, body_start, content, ctype, subtype)
         if hit is not None:
             return part, hit
         lowered = (ctype.lower(), subtype.lower())
+        has_slash = content.type is None or content.subtype is not None
         room = depth < MAX_NESTING and self.count < MAX_PARTS
-        if lowered[0] == b"multipart" and room:
+        if lowered[0] == b"multipart" and has_slash and room:
             part.multipart = True
             boundary = content.param(b"boundary")
             if boundary:

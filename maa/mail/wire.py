@@ -8,14 +8,15 @@ as soon as anything needs escaping), as Dovecot 2.3 writes them.
 
 from __future__ import annotations
 
+import re
+
 NIL = b"NIL"
 
 # Dovecot switches from a quoted string to a literal once a value needs more than this many
 # backslash escapes; copying the rule keeps ENVELOPE/BODYSTRUCTURE byte-identical to Dovecot.
 MAX_QUOTED_ESCAPES = 4
 
-_NEEDS_LITERAL = frozenset(b"\r\n\x00") | frozenset(range(0x80, 0x100))
-_SPECIALS = frozenset(b'"\\')
+_NEEDS_LITERAL = re.compile(rb"[\r\n\x00\x80-\xff]")
 
 
 def literal(value: bytes) -> bytes:
@@ -25,14 +26,11 @@ def literal(value: bytes) -> bytes:
 
 def string(value: bytes) -> bytes:
     """An IMAP string: quoted when possible, else a literal."""
-    escapes = 0
-    for byte in value:
-        if byte in _NEEDS_LITERAL:
-            return literal(value)
-        if byte in _SPECIALS:
-            escapes += 1
-            if escapes > MAX_QUOTED_ESCAPES:
-                return literal(value)
+    if _NEEDS_LITERAL.search(value) is not None:
+        return literal(value)
+    escapes = value.count(b"\\") + value.count(b'"')
+    if escapes > MAX_QUOTED_ESCAPES:
+        return literal(value)
     if escapes:
         value = value.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
     return b'"' + value + b'"'
@@ -63,7 +61,8 @@ def nstring_nolf(value: bytes | None) -> bytes:
 
 
 _LWSP = frozenset(b" \t\r\n")
-_HUMAN_MODIFY = frozenset(b'\t\r\n\x00"\\') | frozenset(range(0x80, 0x100))
+# Anything that makes Dovecot rewrite a for-humans string (and so send it as a literal).
+_HUMAN_MODIFY = re.compile(rb'[\t\r\n\x00"\\\x80-\xff]|  |\A | \Z')
 
 
 def for_humans(value: bytes) -> bytes:
@@ -73,8 +72,7 @@ def for_humans(value: bytes) -> bytes:
     white space go, NUL becomes 0x80; a value that needed any of that, or holds ``"``,
     ``\\`` or 8-bit bytes, goes out as a literal, anything else as a plain quoted string.
     """
-    plain = not any(byte in _HUMAN_MODIFY for byte in value)
-    if plain and b"  " not in value and value[:1] != b" " and value[-1:] != b" ":
+    if _HUMAN_MODIFY.search(value) is None:
         return b'"' + value + b'"'
     out = bytearray()
     last_space = True

@@ -263,6 +263,107 @@ PART_WITHOUT_HEADER = crlf(
     "--p--\n"
 )
 
+ADDRESS_ODDITIES = crlf(
+    "From: John Q. Public <jqp@example.test>\n"
+    'Sender: "john  doe"@example.test\n'
+    "Reply-To: a@example.test (first comment), Bob (nick) <b@example.test>, <c@example.test>\n"
+    "To: empty-group: ;, missing@, @nodomain.test, Name <@route.test:r@example.test>\n"
+    'Cc: lit@[192.0.2.1], =?utf-8?q?J=C3=B6rg?= <j@example.test>, "Unterminated <u@x>\n'
+    "Bcc: Angle <a@example.test\n"
+    "Subject:\n"
+    "Date:   Mon, 23 Nov 2026 10:00:00 +0100 (CET)  \n"
+    "In-Reply-To: <a@example.test> (comment)\n"
+    "\n"
+    "x\n"
+)
+
+CONTENT_ODDITIES = crlf(
+    "From: a@example.test\n"
+    "Subject: content oddities\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/mixed; boundary="a b:c"\n'
+    "\n"
+    "--a b:c\n"
+    'Content-Type: text/plain (a comment); charset=utf-8; charset=latin1; novalue; x="q\\"v"\n'
+    "Content-Disposition: inline\n"
+    "Content-Language: en\n"
+    "Content-Location:\n"
+    " http://example.test/folded\n"
+    "Content-ID: <with space @example.test>\n"
+    "Content-Description: Beschreibung Grüße\n"
+    "\n"
+    "first\n"
+    "--a b:c   \n"
+    "Content-Type: text\n"
+    "\n"
+    "no subtype\n"
+    "--a b:c\n"
+    "Content-Type:\n"
+    "Content-Transfer-Encoding: weird encoding\n"
+    "\n"
+    "empty content type\n"
+    "--a b:c\n"
+    "Content-Type: image/png; name=x.png\n"
+    "Content-Transfer-Encoding: BASE64\n"
+    "Content-Disposition: attachment; filename=x.png;\n"
+    '  creation-date="Mon, 23 Nov 2026 10:00:00 +0100"\n'
+    "\n"
+    "iVBORw0KGgo=\n"
+    "--a b:c--\n"
+)
+
+DIGEST_OF_ALTERNATIVES = crlf(
+    "From: list@example.test\n"
+    "Subject: digest of alternatives\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=outer\n"
+    "\n"
+    "--outer\n"
+    "Content-Type: multipart/digest; boundary=dig\n"
+    "\n"
+    "--dig\n"
+    "\n"
+    "From: one@example.test\n"
+    "Subject: one\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/alternative; boundary=alt\n"
+    "\n"
+    "--alt\n"
+    "\n"
+    "plain\n"
+    "--alt\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<b>html</b>\n"
+    "--alt--\n"
+    "--dig\n"
+    "\n"
+    "From: two@example.test\n"
+    "Subject: two, not MIME\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "second\n"
+    "--dig--\n"
+    "--outer--\n"
+)
+
+LONG_FOLDED = crlf(
+    "From: a@example.test\n"
+    "To: " + ",\n ".join(f"User {i} <user{i}@example.test>" for i in range(12)) + "\n"
+    "Subject: a subject folded\n"
+    "  over\n"
+    "\tthree lines\n"
+    "Message-ID:\n"
+    " <folded.id@example.test>\n"
+    "Content-Type: text/plain;\n"
+    '\tcharset="utf-8";\n'
+    "\tformat=flowed;\n"
+    "\tdelsp=yes\n"
+    "MIME-Version: 1.0\n"
+    "\n"
+    "body\n"
+)
+
 CORPUS: dict[str, bytes] = {
     "simple": SIMPLE,
     "mixed": MIXED,
@@ -283,6 +384,10 @@ CORPUS: dict[str, bytes] = {
     "top_rfc822": TOP_RFC822,
     "empty_multipart": EMPTY_MULTIPART,
     "part_without_header": PART_WITHOUT_HEADER,
+    "address_oddities": ADDRESS_ODDITIES,
+    "content_oddities": CONTENT_ODDITIES,
+    "digest_of_alternatives": DIGEST_OF_ALTERNATIVES,
+    "long_folded": LONG_FOLDED,
 }
 
 # Sections fetched from Dovecot for every corpus message (IMAP section syntax).
@@ -307,4 +412,9 @@ SECTIONS = (
     "HEADER.FIELDS.NOT (Subject Content-Type)",
     "HEADER.FIELDS (X-Absent)",
     "2.HEADER.FIELDS (Subject)",
+    "1.1.MIME",
+    "1.1.1",
+    "1.2.HEADER",
+    "1.2.TEXT",
+    "4.MIME",
 )
