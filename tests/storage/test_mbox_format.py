@@ -272,7 +272,7 @@ def test_mbox_from_dovecot_keeps_uids_and_uidvalidity(tmp_path: Path) -> None:
     (root / "inbox").write_bytes(
         b"From MAILER_DAEMON Mon Nov  3 14:00:00 2025\n"
         b"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
-        b"X-IMAP: 1700000000 0000000120 $Forwarded\n"
+        b"X-IMAP: 1700000000 0000000119 $Forwarded\n"
         b"Status: RO\n\nThis text is part of the internal format of your mail folder.\n\n"
         b"From a Mon Nov  3 14:02:11 2025\nSubject: a\nX-UID: 100\nStatus: RO\n\na\n\n"
         b"From b Mon Nov  3 14:02:12 2025\nSubject: b\nX-UID: 117\nX-Status: D\n\nb\n\n"
@@ -290,6 +290,24 @@ def test_mbox_from_dovecot_keeps_uids_and_uidvalidity(tmp_path: Path) -> None:
     assert inbox.expunge() == [117]
     assert [i.uid for i in inbox.messages()] == [100, 120]
     assert inbox.read(120) == b"Subject: c\r\n\r\nc\r\n"
+
+
+def test_content_length_keeps_unquoted_from_lines_inside(tmp_path: Path) -> None:
+    """Dovecot and mutt write Content-Length and leave "From " lines in bodies unquoted."""
+    root = tmp_path / "mail"
+    root.mkdir()
+    (root / "inbox").write_bytes(
+        b"From a Mon Nov  3 14:02:11 2025\nSubject: one\nContent-Length: 27\n\n"
+        b"From here\n\nFrom there\nbody\n\n"
+        b"From b Mon Nov  3 14:02:12 2025\nSubject: two\nContent-Length: 999\n\n"
+        b"wrong length\n\nFrom c Mon Nov  3 14:02:13 2025\nSubject: three\n\nc\n"
+    )
+    inbox = MboxStore(root).folder("INBOX")
+    assert [inbox.read(i.uid) for i in inbox.messages()] == [
+        b"Subject: one\r\nContent-Length: 27\r\n\r\nFrom here\r\n\r\nFrom there\r\nbody\r\n",
+        b"Subject: two\r\nContent-Length: 999\r\n\r\nwrong length\r\n",
+        b"Subject: three\r\n\r\nc\r\n",
+    ]
 
 
 def test_from_line_date_round_trips() -> None:

@@ -50,6 +50,9 @@ _ASCTIME = re.compile(
 _MONTHS = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun"]
 _MONTHS += [b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
 _STRICT_FROM_LINE = re.compile(rb"From \S+ +" + _ASCTIME.pattern + rb"\s*$")
+_CONTENT_LENGTH = re.compile(
+    rb"^Content-Length:[ \t]*(\d{1,15})[ \t]*$", re.MULTILINE | re.IGNORECASE
+)
 _DOVECOT_HEADER = re.compile(
     rb"^(X-IMAPbase|X-IMAP|X-UID|Status|X-Status|X-Keywords):[ \t]*([^\r\n]*)",
     re.MULTILINE | re.IGNORECASE,
@@ -241,10 +244,20 @@ def scan(mm: mmap.mmap, start: int, end: int, *, want_headers: bool = True) -> l
     """Every message between ``start`` and ``end`` (which must be a message boundary)."""
     separators = find_separators(mm, start, end)
     messages = []
-    for index, from_offset in enumerate(separators):
-        next_start = separators[index + 1] if index + 1 < len(separators) else end
+    index = 0
+    while index < len(separators):
+        from_offset = separators[index]
+        index += 1
+        next_start = separators[index] if index < len(separators) else end
         line_end = mm.find(b"\n", from_offset, next_start)
         body_offset = next_start if line_end < 0 else line_end + 1
+        declared_end = _content_length_end(mm, body_offset, end)
+        if declared_end is not None and declared_end >= next_start:
+            # Unquoted "From " lines inside a message whose length its header gives
+            # (Dovecot and mutt write Content-Length): they are not separators.
+            while index < len(separators) and separators[index] <= declared_end:
+                index += 1
+            next_start = separators[index] if index < len(separators) else end
         body_end = next_start
         if body_end - body_offset >= 2 and mm[body_end - 2 : body_end] == b"\n\n":
             body_end -= 1  # the empty line that separates messages
@@ -252,6 +265,25 @@ def scan(mm: mmap.mmap, start: int, end: int, *, want_headers: bool = True) -> l
             body_end -= 1
         messages.append(_measure(mm, from_offset, body_offset, body_end, want_headers=want_headers))
     return messages
+
+
+def _content_length_end(mm: mmap.mmap, body_offset: int, end: int) -> int | None:
+    """Where a message ends by its ``Content-Length:`` header, if it has one that points
+    exactly at the next From_ line (or the end of the file); None otherwise."""
+    head = mm[body_offset : min(end, body_offset + HEADER_SCAN_LIMIT)]
+    blank = 0 if head.startswith(b"\n") else head.find(b"\n\n") + 1
+    if blank <= 0:
+        return None
+    found = _CONTENT_LENGTH.search(head, 0, blank)
+    if found is None:
+        return None
+    target = body_offset + blank + 1 + int(found.group(1))
+    if target > end:
+        return None
+    after = mm[target : min(end, target + 6)]
+    if target == end or after == b"\n" + FROM_ or (after == b"\n" and target + 1 == end):
+        return target
+    return None
 
 
 def _measure(

@@ -7,7 +7,7 @@ a message the index never saw gets a new UID; an indexed message no longer in th
 expunged.
 
 The first time a folder is indexed, Dovecot's headers are honoured, so an mbox Dovecot
-wrote keeps its UIDVALIDITY, UIDs and flags: ``X-IMAPbase: <uidvalidity> <uidnext> [kw...]``
+wrote keeps its UIDVALIDITY, UIDs and flags: ``X-IMAPbase: <uidvalidity> <last uid> [kw...]``
 (or Dovecot's internal first message with ``X-IMAP:``), ``X-UID:``, ``Status:`` (``R`` seen),
 ``X-Status:`` (``A`` answered, ``F`` flagged, ``T`` draft, ``D`` deleted) and ``X-Keywords:``.
 They are read, never written: messages maa appends carry no extra headers.
@@ -54,13 +54,14 @@ def flags_from_headers(headers: dict[str, str]) -> frozenset[str]:
 
 
 def _dovecot_base(first: ScannedMessage) -> tuple[int | None, int | None]:
-    """(UIDVALIDITY, UIDNEXT) from ``X-IMAPbase:`` or ``X-IMAP:``, if the first message has it."""
+    """(UIDVALIDITY, UIDNEXT) from ``X-IMAPbase:`` or ``X-IMAP:`` in the first message, which
+    give UIDVALIDITY and the last UID used."""
     text = first.headers.get("x-imapbase") or first.headers.get("x-imap")
     if not text:
         return None, None
     parts = text.split()
     try:
-        return int(parts[0]), int(parts[1])
+        return int(parts[0]), int(parts[1]) + 1
     except (IndexError, ValueError):
         return None, None
 

@@ -1,0 +1,111 @@
+"""Drop-in with Dovecot's mbox: files Dovecot wrote keep their UIDVALIDITY, UIDs and flags in
+maa, and Dovecot reads what maa appends. Drives the real ``doveadm`` (no daemon needed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maa.storage.interface import SEEN
+from maa.storage.mbox import MboxStore
+
+pytestmark = pytest.mark.integration
+
+DOVEADM = shutil.which("doveadm")
+
+
+class Doveadm:
+    """``doveadm`` mail commands on one mbox directory, as an unprivileged user."""
+
+    def __init__(self, base: Path) -> None:
+        self.mail = base / "mail"
+        home = base / "home"
+        for directory in (self.mail, home, base / "run", base / "state"):
+            directory.mkdir(parents=True)
+        lines = [
+            f"base_dir = {base / 'run'}",
+            f"state_dir = {base / 'state'}",
+            f"log_path = {base / 'dovecot.log'}",
+            f"mail_location = mbox:{self.mail}:INBOX={self.mail / 'inbox'}",
+            "ssl = no",
+        ]
+        if os.geteuid() == 0:  # Dovecot refuses mail access as root: use nobody
+            lines += ["mail_uid = 65534", "mail_gid = 65534"]
+            for directory in (self.mail, home):
+                os.chown(directory, 65534, 65534)
+        self.config = base / "dovecot.conf"
+        self.config.write_text("\n".join(lines) + "\n")
+        self.env = {**os.environ, "USER": "tester", "HOME": str(home)}
+
+    def run(self, *args: str, stdin: bytes = b"") -> str:
+        assert DOVEADM is not None
+        done = subprocess.run(
+            [DOVEADM, "-c", str(self.config), *args],
+            input=stdin,
+            capture_output=True,
+            env=self.env,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout.decode()
+
+
+@pytest.fixture
+def doveadm() -> Iterator[Doveadm]:
+    if DOVEADM is None:
+        pytest.skip("doveadm (Debian package dovecot-core) is not installed")
+    # Not under pytest's tmp_path: its parents are mode 0700, and Dovecot drops to nobody.
+    base = Path(tempfile.mkdtemp(prefix="maa-dovecot-"))
+    try:
+        base.chmod(0o755)
+        yield Doveadm(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_mbox_written_by_dovecot_keeps_uids_flags_and_bodies(doveadm: Doveadm) -> None:
+    for text in (
+        b"Subject: one\n\nbody1\n",
+        b"Subject: two\n\nFrom here, unquoted\n>From there\nbody2\n",
+        b"Subject: three\n\nbody3\n",
+        b"Subject: four\n\nbody4\n",
+    ):
+        doveadm.run("save", "-m", "INBOX", stdin=text)
+    doveadm.run("flags", "add", "\\Seen $Work", "mailbox", "INBOX", "uid", "2")
+    doveadm.run("expunge", "mailbox", "INBOX", "uid", "1")  # Dovecot rewrites the file
+    status = doveadm.run("mailbox", "status", "uidvalidity uidnext", "INBOX")
+    fields = dict(part.split("=") for part in status.split()[1:])
+
+    inbox = MboxStore(doveadm.mail).folder("INBOX")
+    assert inbox.status().uidvalidity == int(fields["uidvalidity"])
+    assert inbox.status().uidnext == int(fields["uidnext"])
+    infos = inbox.messages()
+    assert [info.uid for info in infos] == [2, 3, 4]
+    assert infos[0].flags == {SEEN, "$Work"}
+    assert infos[1].flags == frozenset()
+    two = inbox.read(2)
+    assert two.startswith(b"Subject: two\r\n")
+    assert two.endswith(b"\r\n\r\nFrom here, unquoted\r\nFrom there\r\nbody2\r\n")
+    assert inbox.read(4).endswith(b"\r\n\r\nbody4\r\n")
+
+
+def test_dovecot_reads_what_maa_appends(doveadm: Doveadm) -> None:
+    store = MboxStore(doveadm.mail)
+    inbox = store.folder("INBOX")
+    inbox.append(b"Subject: from maa\r\n\r\nFrom the start\r\nline two\r\n")
+    inbox.append(b"Subject: second\r\n\r\nbody\r\n")
+    store.close()
+    if os.geteuid() == 0:
+        for name in os.listdir(doveadm.mail):
+            os.chown(doveadm.mail / name, 65534, 65534)
+    listing = doveadm.run("fetch", "hdr.subject body", "mailbox", "INBOX", "all")
+    assert "hdr.subject: from maa" in listing
+    assert "hdr.subject: second" in listing
+    # Dovecot does not unquote mboxrd, so the quoted line shows with its ">".
+    assert ">From the start\nline two\n" in listing
