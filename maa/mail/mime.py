@@ -49,7 +49,7 @@ class MimePart:
     type: bytes  # as the header spells it, or the context's default
     subtype: bytes
     multipart: bool = False  # a multipart with a boundary: ``children`` are its parts
-    lines: int = 0  # LF count of the body
+    lines: int = 0  # LF count of the body; counted for text/* and message/rfc822 parts only
     children: list[MimePart] = field(default_factory=list)
     message: MimePart | None = None  # a message/rfc822 part's embedded message
 
@@ -231,7 +231,8 @@ class _Scanner:
         else:
             hit = self._next_boundary(body_start, stack)
         part.body_end = self._end_before(hit)
-        part.lines = raw.count(b"\n", body_start, part.body_end)
+        if lowered[0] == b"text" or part.message is not None:  # only these report lines
+            part.lines = raw.count(b"\n", body_start, part.body_end)
         return part, hit
 
     def _multipart(
