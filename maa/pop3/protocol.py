@@ -36,6 +36,10 @@ from maa.tls import is_loopback, is_secure
 
 log = service_log("pop3")
 
+# Seconds an idle-timed-out connection gets to take its "-ERR Disconnected" line before it is
+# cut: a client that stopped reading would otherwise hold the connection open for ever.
+CLOSE_GRACE = 10.0
+
 
 @dataclass
 class _Login:
@@ -60,6 +64,10 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         self._reading_paused = False
         self._sender: MessageSender | None = None
         self._close_reason = "Connection closed"
+        self._failed_logins = 0
+        self._last_attempt: Authenticate | None = None
+        self._abort_call: Any = None
+        self._addresses = "rip=?, lip=?"
 
     @property
     def _transport(self) -> Any:
@@ -71,6 +79,9 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
 
     def connectionMade(self) -> None:
         config = self.ctx.config
+        # Kept now: a closed TCP transport can no longer tell its own address.
+        peer, host = self._transport.getPeer(), self._transport.getHost()
+        self._addresses = f"rip={getattr(peer, 'host', peer)}, lip={getattr(host, 'host', host)}"
         plaintext = not config.auth.disable_plaintext_auth or is_loopback(self._transport)
         self.core = Pop3Session(
             secure=self.implicit_tls or is_secure(self._transport),
@@ -89,10 +100,13 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         assert self.core is not None
         self._close_reason = "Disconnected for inactivity"
         self._execute(self.core.timed_out())
+        self._abort_call = self.callLater(CLOSE_GRACE, self._transport.abortConnection)
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self._lost = True
         self.setTimeout(None)
+        if self._abort_call is not None and self._abort_call.active():
+            self._abort_call.cancel()
         if self._sender is not None:
             self._sender.stopProducing()
         if self.core is None:
@@ -100,6 +114,7 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         seen = self.core.connection_lost()
         login = self._login
         if login is None:
+            self._log_unauthenticated()
             return
         self._log_logout()
         if login.updating:
@@ -181,7 +196,7 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
 
     def _authenticated(self, result: tuple[Any, MailUser, Any], action: Authenticate) -> None:
         _, user, logout = result
-        if self._lost:
+        if self._lost or self.core is None or self.core.closed:
             logout()
             return
         if not LOCKS.acquire(user.mail_location):
@@ -208,10 +223,10 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         self, opened: tuple[Folder, MaildropView], login: _Login, action: Authenticate
     ) -> None:
         login.folder, view = opened
-        if self._lost:
+        assert self.core is not None
+        if self._lost or self.core.closed:
             self._release(login)
             return
-        assert self.core is not None
         tls = ", TLS" if self.core.secure else ""
         log.info(
             self.session_id,
@@ -232,6 +247,8 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
 
     def _unauthorized(self, failure: Failure, action: Authenticate) -> None:
         failure.trap(UnauthorizedLogin)
+        self._failed_logins += 1
+        self._last_attempt = action
         if self._lost:
             return
         log.info(
@@ -257,7 +274,7 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
             login.logout = None
 
     def _where(self) -> str:
-        return f"rip={self._transport.getPeer().host}, lip={self._transport.getHost().host}"
+        return self._addresses
 
     # -- RETR, TOP ------------------------------------------------------------------------
 
@@ -301,6 +318,7 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         assert login is not None and login.folder is not None and self.core is not None
         login.updating = True
         self._close_reason = "Logged out"
+        self.setTimeout(None)  # the expunge is the server's work, not an idle client
         d = self._in_thread(apply_update, login.folder, action.expunge, action.seen)
         d.addCallbacks(lambda _: True, self._storage_failed, errbackArgs=("expunging",))
         d.addCallback(self._updated, login)
@@ -316,6 +334,17 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
     def _storage_failed(self, failure: Failure, doing: str) -> bool:
         log.error(self.session_id, f"{doing} failed: {failure.value}")
         return False
+
+    def _log_unauthenticated(self) -> None:
+        attempt = self._last_attempt
+        if self._failed_logins and attempt is not None:
+            log.info(
+                self.session_id,
+                f"Disconnected (auth failed, {self._failed_logins} attempts): "
+                f"user=<{attempt.user}>, method={attempt.mechanism}, {self._where()}",
+            )
+        else:
+            log.info(self.session_id, f"Disconnected (no auth attempts): {self._where()}")
 
     def _log_logout(self) -> None:
         assert self.core is not None

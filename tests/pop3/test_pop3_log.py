@@ -69,3 +69,27 @@ def test_failed_login_is_logged(pop3: Pop3Server, caplog: pytest.LogCaptureFixtu
     yield threads.deferToThread(session)
     line = yield _logged(caplog, "Authentication failed:")
     assert "Authentication failed: user=<alice@example.test>, method=PLAIN, rip=127.0.0.1" in line
+
+
+@pytest_twisted.inlineCallbacks
+def test_disconnect_after_failed_logins_is_logged(
+    pop3: Pop3Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="maa.pop3")
+
+    def session() -> None:
+        client = pop3.client(login=None)
+        for password in ("wrong", "worse"):
+            client.user(ALICE)
+            try:
+                client.pass_(password)
+            except Exception:
+                pass
+        client.quit()
+
+    yield threads.deferToThread(session)
+    line = yield _logged(caplog, "Disconnected (")
+    assert line.endswith(
+        "Disconnected (auth failed, 2 attempts): user=<alice@example.test>, method=PLAIN, "
+        "rip=127.0.0.1, lip=127.0.0.1"
+    ), line

@@ -116,8 +116,17 @@ class Pop3Session:
         """Too much pipelined input is waiting: the glue should stop reading for now."""
         return len(self._buffer) > MAX_PIPELINED_INPUT
 
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
     def login_succeeded(self, maildrop: MaildropView) -> list[Action]:
+        """The password was right and the maildrop is locked and read. If the session was
+        closed meanwhile (idle timeout), nothing happens: the glue must let the maildrop go
+        when ``closed`` is true."""
         self._finish_pending(c.User, c.Pass, c.Auth)
+        if self.closed:
+            return []
         self.maildrop = maildrop
         self.stats.messages = maildrop.initial_count
         self.stats.size = maildrop.initial_size
@@ -127,6 +136,8 @@ class Pop3Session:
 
     def login_failed(self, reason: LoginFailure) -> list[Action]:
         self._finish_pending(c.User, c.Pass, c.Auth)
+        if self.closed:
+            return []
         text = {
             LoginFailure.BAD_CREDENTIALS: r.AUTH_FAILED,
             LoginFailure.MAILDROP_LOCKED: r.MAILBOX_LOCKED,
@@ -138,6 +149,8 @@ class Pop3Session:
     def send_finished(self, octets: int) -> list[Action]:
         """The message (and its terminating dot line) has been written."""
         pending = self._finish_pending(c.Retr, c.Top)
+        if self.closed:
+            return []
         if isinstance(pending.command, c.Retr):
             self.stats.retr_count += 1
             self.stats.retr_bytes += octets
@@ -151,12 +164,16 @@ class Pop3Session:
         """The message could not be opened: expunged by another session (``gone``) or a
         storage failure. Nothing was written for it yet."""
         self._finish_pending(c.Retr, c.Top)
+        if self.closed:
+            return []
         self._write(r.err(r.MESSAGE_GONE if gone else r.READ_FAILED))
         return self._run()
 
     def update_finished(self, ok: bool) -> list[Action]:
         self._finish_pending(c.Quit)
         self._retrieved.clear()  # their \Seen flags went with the update
+        if self.closed:
+            return []
         self.state = next_state(self.state, Transition.UPDATED)
         if not ok:
             self._write(r.err(r.NOT_ALL_DELETED))
@@ -168,9 +185,12 @@ class Pop3Session:
         return self._flush()
 
     def timed_out(self) -> list[Action]:
-        if self.state is State.CLOSED:
+        if self.closed:
             return []
-        self._write(r.err(r.IDLE_TIMEOUT))
+        pending = self._pending
+        # Mid-message, a reply line would read as part of the message: just close.
+        if pending is None or not isinstance(pending.command, c.Retr | c.Top):
+            self._write(r.err(r.IDLE_TIMEOUT))
         self._close()
         return self._flush()
 

@@ -418,3 +418,22 @@ def test_random_bytes_never_crash_the_core(chunks: list[bytes]) -> None:
     driver = Driver()
     for chunk in chunks:
         _play(driver, chunk)
+
+
+def test_idle_timeout_in_the_middle_of_a_message_writes_nothing_more() -> None:
+    driver = logged_in()
+    driver.send(b"RETR 1\r\n")
+    driver.pop()
+    assert driver.call("timed_out") == b""
+    assert driver.pop() == Close()
+    assert driver.call("send_finished", 10) == b""
+
+
+def test_a_login_finishing_after_the_idle_timeout_is_dropped() -> None:
+    driver = Driver()
+    driver.send(b"USER alice\r\nPASS secret\r\n")
+    driver.pop()
+    driver.call("timed_out")
+    assert driver.succeed() == b""
+    assert driver.session.closed
+    assert driver.session.maildrop is None
