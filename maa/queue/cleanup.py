@@ -98,6 +98,7 @@ class Intake:
         ret: str | None = None,
         envid: str | None = None,
         received: bool = True,
+        binary: bool = False,
     ) -> None:
         self.store = store
         self.queue_id, self._file = store.create_content()
@@ -109,7 +110,8 @@ class Intake:
         self.arrival = time.time()
         self._ret, self._envid = ret, envid
         self._received = received
-        self._lines = LineNormalizer()
+        # BODY=BINARYMIME content (RFC 3030) is taken as sent: no line-end normalizing.
+        self._lines = None if binary else LineNormalizer()
         self._header_buf: bytearray | None = bytearray()
         self._scan = 0
         self._size = 0
@@ -122,7 +124,7 @@ class Intake:
     # -- streaming -----------------------------------------------------------------------
 
     def write(self, chunk: bytes) -> None:
-        data = self._lines.feed(chunk)
+        data = self._lines.feed(chunk) if self._lines is not None else chunk
         if data:
             self._take(data)
 
@@ -246,7 +248,7 @@ class Intake:
     def finish(self) -> IntakeResult:
         """Flush, apply what header_checks decided, and (unless rejected or discarded) make the
         message durable in the queue."""
-        tail = self._lines.flush()
+        tail = self._lines.flush() if self._lines is not None else b""
         if tail:
             self._take(tail)
         if self._header_buf is not None:

@@ -22,7 +22,7 @@ from maa.config import Config
 from maa.log import service_log
 from maa.queue.bounce import build_dsn, wants_dsn
 from maa.queue.cleanup import enqueue_bytes
-from maa.queue.envelope import ClientInfo, Envelope
+from maa.queue.envelope import ClientInfo, Envelope, Recipient
 from maa.queue.outbound import Message, Outcome, SmtpClient
 from maa.queue.routing import LocalTarget, RemoteTarget, Router, UnknownTarget
 from maa.queue.store import MessageBusy, NoSuchMessage, QueueName, QueueStore
@@ -54,6 +54,15 @@ def backoff(config: Config, attempts: int) -> float:
     failure, at most ``max_backoff``."""
     q = config.queue
     return float(min(q.min_backoff * (2 ** max(attempts - 1, 0)), q.max_backoff))
+
+
+def dsn_options(rcpt: Recipient) -> tuple[str, ...]:
+    options = []
+    if rcpt.notify:
+        options.append("NOTIFY=" + ",".join(rcpt.notify))
+    if rcpt.orcpt:
+        options.append(f"ORCPT={rcpt.orcpt}")
+    return tuple(options)
 
 
 def format_delay(seconds: float) -> str:
@@ -163,6 +172,9 @@ class Deliverer:
             size=env.size,
             ret=env.ret,
             envid=env.envid,
+            rcpt_options={
+                env.recipients[i].address: dsn_options(env.recipients[i]) for i in indexes
+            },
         )
         results = self.client.send(nexthop, message)
         by_address = {r.address: r for r in results}

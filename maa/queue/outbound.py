@@ -18,7 +18,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -125,6 +125,9 @@ class Message:
     size: int
     ret: str | None = None
     envid: str | None = None
+    # RFC 3461 RCPT parameters per recipient ("NOTIFY=FAILURE", "ORCPT=rfc822;a@b"), passed
+    # on when the next hop supports DSN.
+    rcpt_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class SmtpClient:
@@ -200,6 +203,11 @@ class SmtpClient:
             options.append(f"SIZE={message.size}")
         if smtp.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
+        dsn = smtp.has_extn("dsn")
+        if dsn and message.ret:
+            options.append(f"RET={message.ret}")
+        if dsn and message.envid:
+            options.append(f"ENVID={message.envid}")
         everything = (message.sender, *message.recipients)
         if smtp.has_extn("smtputf8") and not all(a.isascii() for a in everything):
             options.append("SMTPUTF8")
@@ -209,7 +217,8 @@ class SmtpClient:
         accepted: list[str] = []
         results: list[Result] = []
         for address in message.recipients:
-            code, msg = smtp.rcpt(address)
+            rcpt_options = list(message.rcpt_options.get(address, ())) if dsn else []
+            code, msg = smtp.rcpt(address, rcpt_options)
             if 200 <= code < 300:
                 accepted.append(address)
             else:

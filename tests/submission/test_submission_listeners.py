@@ -314,3 +314,25 @@ def test_starttls_pipelined_plaintext_is_discarded(front: Callable[..., Front]) 
     out = yield threaded(attack)
     assert b"503 5.5.1" in out  # RCPT without MAIL: the injected MAIL never ran
     assert b"injected" not in out
+
+
+@pytest_twisted.inlineCallbacks
+def test_chunking_bdat_with_pipelining(front: Callable[..., Front]) -> None:
+    """RFC 3030 BDAT, pipelined (RFC 2920) with MAIL and RCPT in one write."""
+    f = front(smtp={"mynetworks": ["192.0.2.0/24"]})
+    body = b"Subject: chunked\r\n\r\nfirst part, "
+    rest = b"second part\r\n"
+    payload = [
+        b"EHLO client.test\r\n",
+        b"MAIL FROM:<a@elsewhere.test> BODY=8BITMIME\r\nRCPT TO:<bob@example.test>\r\n"
+        + b"BDAT %d\r\n" % len(body)
+        + body
+        + b"BDAT %d LAST\r\n" % len(rest)
+        + rest,
+        b"QUIT\r\n",
+    ]
+    out = yield threaded(lambda: _dialogue(f.mx, payload))
+    assert b"250 2.0.0 Ok: queued as" in out
+    [msg] = yield f.wait_inbox("bob@example.test")
+    assert msg["Subject"] == "chunked"
+    assert msg.get_payload() == "first part, second part\r\n"
