@@ -7,10 +7,13 @@ items read only the header block; ``BODY[]<o.n>`` reads just that byte range.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from maa import mail
+from maa.imap import headercache
 from maa.imap.selected import SelectedView
 from maa.imap.streaming import STREAM_THRESHOLD, StreamedLiteral
 from maa.proto.imap import response
@@ -72,6 +75,11 @@ class _Message:
         return value
 
 
+@functools.lru_cache(maxsize=256)
+def _section_name(section: Section) -> bytes:
+    return section.response_name().encode()
+
+
 def _partial(data: bytes, partial: tuple[int, int] | None) -> bytes:
     if partial is None:
         return data
@@ -88,10 +96,13 @@ def _section(message: _Message, section: Section) -> bytes:
             return _partial(message.raw(), section.partial)
         if section.text == "HEADER":
             return _partial(message.header(), section.partial)
-        if section.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT"):
-            data = mail.header_fields(
-                message.header(), section.fields, exclude=section.text == "HEADER.FIELDS.NOT"
+        if section.text == "HEADER.FIELDS":
+            data = headercache.header_fields(
+                message.view.folder, message.uid, section.fields, message.header
             )
+            return _partial(data, section.partial)
+        if section.text == "HEADER.FIELDS.NOT":
+            data = mail.header_fields(message.header(), section.fields, exclude=True)
             return _partial(data, section.partial)
     text: Any = section.text  # one of SECTION_TEXTS: the parser admits nothing else
     spec = mail.SectionSpec(part=section.part, text=text, fields=section.fields)
@@ -100,6 +111,16 @@ def _section(message: _Message, section: Section) -> bytes:
 
 
 Piece = bytes | StreamedLiteral
+
+# The items answered from the index alone (``UID FETCH 1:* (FLAGS)`` on 100,000 messages).
+_INDEX_ITEMS: dict[str, Callable[[SelectedView, int], bytes]] = {
+    "UID": lambda view, uid: b"UID %d" % uid,
+    "FLAGS": lambda view, uid: b"FLAGS " + response.flag_list(view.flags_of(uid)),
+    "RFC822.SIZE": lambda view, uid: b"RFC822.SIZE %d" % view.infos[uid].size,
+    "INTERNALDATE": lambda view, uid: (
+        b'INTERNALDATE "%s"' % format_date_time(view.infos[uid].internal_date).encode()
+    ),
+}
 
 
 def _streamed(message: _Message, name: bytes, item: FetchItem) -> list[Piece] | None:
@@ -120,7 +141,7 @@ def _streamed(message: _Message, name: bytes, item: FetchItem) -> list[Piece] | 
 
 def _item_pieces(message: _Message, item: FetchItem) -> list[Piece]:
     if item == "RFC822" or isinstance(item, Section):
-        name = item.response_name().encode() if isinstance(item, Section) else b"RFC822"
+        name = _section_name(item) if isinstance(item, Section) else b"RFC822"
         pieces = _streamed(message, name, item)
         if pieces is not None:
             return pieces
@@ -130,15 +151,9 @@ def _item_pieces(message: _Message, item: FetchItem) -> list[Piece]:
 def _item(message: _Message, item: FetchItem) -> bytes:
     view, uid = message.view, message.uid
     if isinstance(item, Section):
-        return item.response_name().encode() + b" " + response.literal(_section(message, item))
-    if item == "UID":
-        return b"UID %d" % uid
-    if item == "FLAGS":
-        return b"FLAGS " + response.flag_list(view.flags_of(uid))
-    if item == "RFC822.SIZE":
-        return b"RFC822.SIZE %d" % view.infos[uid].size
-    if item == "INTERNALDATE":
-        return b'INTERNALDATE "%s"' % format_date_time(view.infos[uid].internal_date).encode()
+        return _section_name(item) + b" " + response.literal(_section(message, item))
+    if isinstance(item, str) and item in _INDEX_ITEMS:
+        return _INDEX_ITEMS[item](view, uid)
     if item == "ENVELOPE":
         return b"ENVELOPE " + message.cached("envelope")
     if item == "BODYSTRUCTURE":
@@ -174,9 +189,14 @@ def fetch_lines(
     marked = set(to_mark)
     lines: list[Piece] = []
     missing = False
+    from_index = all(isinstance(i, str) and i in _INDEX_ITEMS for i in items)
     for seq, uid in pairs:
         if uid not in view.infos or uid in view.expunged:
             missing = True
+            continue
+        if from_index:
+            parts = b" ".join(_INDEX_ITEMS[i](view, uid) for i in items)  # type: ignore[index]
+            lines.append(b"* %d FETCH (%s)\r\n" % (seq, parts))
             continue
         wanted = items
         if uid in marked and "FLAGS" not in items:
