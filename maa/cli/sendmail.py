@@ -140,6 +140,11 @@ def run(args: argparse.Namespace) -> int:
     wanted = list(args.recipients)
     if args.t:
         wanted += header_recipients(headers)
+    bad = [a for a in (sender, args.full_name or "", *wanted) if not _safe(a)]
+    if bad:
+        # A CR or LF in an address or name would let it forge header lines.
+        print(f"maa sendmail: bad address or name: {bad[0]!r}", file=sys.stderr)
+        return EX_USAGE
     if not wanted:
         print("maa sendmail: no recipient addresses found", file=sys.stderr)
         return EX_USAGE
@@ -170,6 +175,10 @@ def run(args: argparse.Namespace) -> int:
         return EX_DATAERR
     log.info(result.queue_id, f"uid={os.getuid()} from=<{sender}>")
     return EX_OK
+
+
+def _safe(text: str) -> bool:
+    return not any(ch in text for ch in "\r\n\0")
 
 
 def _has_header(headers: bytes, name: str) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -53,6 +54,17 @@ class MessageBusy(QueueError):
 
 class NoSuchMessage(QueueError):
     pass
+
+
+# What a queue id may look like; anything else (``../../etc/passwd`` given to ``maa queue
+# delete``) names no message and never reaches a path.
+_QUEUE_ID = re.compile(r"[0-9A-F]{8,20}")
+
+
+def check_queue_id(queue_id: str) -> str:
+    if not _QUEUE_ID.fullmatch(queue_id):
+        raise NoSuchMessage(queue_id)
+    return queue_id
 
 
 def new_queue_id() -> str:
@@ -128,10 +140,10 @@ class QueueStore:
             (self.root / name).mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def path(self, queue: QueueName, queue_id: str) -> Path:
-        return self.root / queue / queue_id
+        return self.root / queue / check_queue_id(queue_id)
 
     def content_path(self, queue_id: str) -> Path:
-        return self.data_dir / queue_id
+        return self.data_dir / check_queue_id(queue_id)
 
     # -- intake --------------------------------------------------------------------------
 
@@ -172,7 +184,7 @@ class QueueStore:
             names = os.listdir(self.root / queue)
         except FileNotFoundError:
             return []
-        return sorted(n for n in names if not n.startswith("."))
+        return sorted(n for n in names if _QUEUE_ID.fullmatch(n))
 
     def load(self, queue: QueueName, queue_id: str) -> Envelope:
         try:

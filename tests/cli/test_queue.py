@@ -115,3 +115,17 @@ def test_relay_down_then_flush_signals_the_running_server(
     assert [m.recipients for m in sink.messages] == [["x@remote.test"]]
     assert "status=deferred" in log and "Connection refused" in log
     assert f"relay=127.0.0.1[127.0.0.1]:{port}" in log and "status=sent (250" in log
+
+
+def test_queue_id_path_traversal_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``maa queue delete ../../x`` must name no message, never a path outside the queue."""
+    path = write_config(tmp_path / "etc")
+    victim = tmp_path / "etc" / "var" / "victim"
+    victim.parent.mkdir(parents=True, exist_ok=True)
+    victim.write_text("keep me")
+    for action in ("delete", "hold", "release"):
+        status, out = queue_cmd(path, action, "../victim", capsys=capsys)
+        assert status == 66 and "no such message" in out
+    assert victim.read_text() == "keep me"

@@ -110,3 +110,14 @@ def test_sendmail_header_checks_reject(tmp_path: Path, capsys: pytest.CaptureFix
     assert done.returncode == 65
     assert b"no lotteries" in done.stderr
     assert maa_queue(path, "list", capsys=capsys)[1] == "Mail queue is empty\n"
+
+
+def test_sendmail_refuses_header_injection_in_arguments(tmp_path: Path) -> None:
+    """A newline in -f or -F would forge header lines in the From: that cleanup adds."""
+    path = write_config(tmp_path / "etc")
+    for args in (
+        ("-f", "a@example.test\nBcc: victim@remote.test", "bob@example.test"),
+        ("-F", "Name\nX-Injected: yes", "bob@example.test"),
+    ):
+        done = maa(path, "sendmail", *args, stdin=b"hi\n")
+        assert done.returncode == 64 and b"bad address" in done.stderr
