@@ -81,7 +81,10 @@ class EndpointService(StreamServerEndpointService):
 
     def _listening(self, port: Any) -> Any:
         host = port.getHost()
-        where = getattr(host, "name", None) or f"{host.host}:{host.port}"
+        name = getattr(host, "name", None)
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "replace")
+        where = name or f"{host.host}:{host.port}"
         log.info(None, f"{self.label}: listening on {where}")
         return port
 
