@@ -22,6 +22,7 @@ from maa.log import service_log
 from maa.mail.headers import first_header, header_block
 from maa.storage.interface import (
     INBOX,
+    Folder,
     FolderNotFound,
     InvalidFolderName,
     MailStore,
@@ -154,14 +155,15 @@ def _size_of(stream: BinaryIO) -> int:
         return end - here
 
 
-def _pick_folder(store: MailStore, wanted: str | None) -> str:
-    if not wanted:
-        return INBOX
-    try:
-        store.folder(wanted)
-    except (FolderNotFound, InvalidFolderName):
-        return INBOX
-    return wanted
+def _open_folder(store: MailStore, wanted: str | None) -> Folder:
+    """``wanted`` if it exists, else INBOX. Opening a folder is not free (the Maildir driver
+    takes a snapshot of its index), so it is done once per delivery."""
+    if wanted and wanted.upper() != INBOX:
+        try:
+            return store.folder(wanted)
+        except (FolderNotFound, InvalidFolderName):
+            pass
+    return store.folder(INBOX)
 
 
 def _failure(e: BaseException) -> DeliveryResult:
@@ -224,10 +226,11 @@ def deliver(
     try:
         store = ctx.stores.open(user)
         store.ensure_defaults()
-        target = _pick_folder(store, folder)
+        box = _open_folder(store, folder)
+        target = box.name
         head = trace_headers(sender, recipient) + extra_headers
         stream = io.BufferedReader(_Prepended(head, source), STREAM_CHUNK)
-        uid = store.folder(target).append(stream)
+        uid = box.append(stream)
     except (StorageError, OSError) as e:
         result = _failure(e)
         log.error(who, f"{facts}: save failed to {target}: {e}")
