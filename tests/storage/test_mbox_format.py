@@ -164,6 +164,7 @@ def test_short_reads_from_the_source_change_nothing(message: bytes, sizes: list[
     assert result.size == len(message)
 
 
+@settings(max_examples=50)
 @given(st.lists(_message, min_size=1, max_size=6))
 def test_scanning_finds_exactly_the_messages_written(messages: list[bytes]) -> None:
     data = b""

@@ -15,6 +15,7 @@ import pytest
 
 from maa.storage.interface import TemporaryStorageError
 from maa.storage.mbox import MboxStore
+from maa.storage.mbox.locking import DotLock
 
 MSG = b"Subject: locked\r\n\r\nbody\r\n"
 
@@ -207,3 +208,18 @@ def test_concurrent_appends_from_threads_and_processes(tmp_path: Path) -> None:
     store.close()
     (root / ".maa-index.sqlite").unlink()
     assert len(MboxStore(root).folder("INBOX").messages()) == 40
+
+
+def test_dotlock_without_hard_links_uses_o_excl(tmp_path: Path) -> None:
+    """The fallback for filesystems where link(2) fails: still exclusive, still released."""
+    target = tmp_path / "inbox"
+    target.touch()
+    first = DotLock(target, stale_after=300)
+    assert first._try_exclusive_create()
+    assert (tmp_path / "inbox.lock").read_text().startswith(f"{os.getpid()}:")
+    second = DotLock(target, stale_after=300)
+    assert not second._try_exclusive_create()
+    first.release()
+    assert not (tmp_path / "inbox.lock").exists()
+    assert second._try_exclusive_create()
+    second.release()

@@ -67,7 +67,7 @@ def test_expunge_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: P
     store.close()
     rng = random.Random(7)
     remaining = len(originals)
-    for _ in range(6):
+    for _ in range(5):
         child = subprocess.Popen(
             [sys.executable, "-c", EXPUNGER, str(root)], cwd=REPO, stdout=subprocess.PIPE
         )

@@ -86,6 +86,7 @@ class MboxFolder:
         self._fd: int | None = None
         self._row: FolderRow | None = None
         self._records: dict[int, Record] = {}
+        self._infos: list[MessageInfo] | None = None  # messages(), made once per change
         self._watchers: list[Callable[[], None]] = []
         self._dead = False
 
@@ -175,6 +176,7 @@ class MboxFolder:
                 row = index.folder_row(self._name) or index.create_folder_row(new_db, self._name)
         if self._row is None or row.generation != self._row.generation or row.id != self._row.id:
             self._records = {record.uid: record for record in index.records(row.id)}
+            self._infos = None
         self._row = row
         return row
 
@@ -221,6 +223,7 @@ class MboxFolder:
             row = index.save_folder_row(db, row)
         self._row = row
         self._records = result.records
+        self._infos = None
         return True
 
     def _loaded(self) -> FolderRow:
@@ -257,7 +260,9 @@ class MboxFolder:
     def messages(self) -> Sequence[MessageInfo]:
         with self._lock:
             self._loaded()
-            return [record.info() for record in self._records.values()]
+            if self._infos is None:
+                self._infos = [record.info() for record in self._records.values()]
+            return list(self._infos)
 
     @_storage_errors
     def message(self, uid: int) -> MessageInfo:
@@ -378,6 +383,7 @@ class MboxFolder:
                     )
                 self._row = row
                 self._records.update((record.uid, record) for record in added)
+                self._infos = None
         self._notify()
         return [record.uid for record in added]
 
@@ -418,6 +424,8 @@ class MboxFolder:
                     row = index.save_folder_row(db, replace(row, highestmodseq=modseq))
             self._row = row
             self._records.update((record.uid, record) for record in changed)
+            if changed:
+                self._infos = None
         if changed:
             self._notify()
         return [record.info() for record in changed], refused
@@ -450,8 +458,13 @@ class MboxFolder:
                 with index.transaction() as db:
                     row = self._sync_index(db)  # flags may have changed meanwhile
                     modseq = row.highestmodseq + 1
-                    moved = [
-                        replace(record, flags=self._records[record.uid].flags)
+                    moved = [  # with flags and MODSEQs as the index has them now
+                        replace(
+                            self._records[record.uid],
+                            from_offset=record.from_offset,
+                            body_offset=record.body_offset,
+                            body_end=record.body_end,
+                        )
                         for record in moved
                         if record.uid in self._records
                     ]
@@ -467,6 +480,7 @@ class MboxFolder:
                     )
                 self._row = row
                 self._records = {record.uid: record for record in sorted(moved, key=_uid)}
+                self._infos = None
         self._notify()
         return sorted(gone)
 

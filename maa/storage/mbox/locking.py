@@ -30,6 +30,8 @@ _FIRST_PAUSE = 0.005
 _MAX_PAUSE = 0.1
 
 _SETLK = getattr(fcntl, "F_OFD_SETLK", fcntl.F_SETLK)
+# link(2) failures that mean "this filesystem has no hard links", not "the lock is taken".
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
 class LockTimeout(TemporaryStorageError):
@@ -131,11 +133,30 @@ class DotLock:
         try:
             os.link(unique, self.path)
         except FileExistsError:
+            # Held by someone, or NFS lost the reply to a link that worked.
             if os.stat(unique).st_nlink == 2:
                 self._held = True
                 return True
             self._break_if_stale()
             return False
+        except OSError as error:
+            if error.errno not in _NO_HARD_LINKS:
+                raise
+            return self._try_exclusive_create()
+        self._held = True
+        return True
+
+    def _try_exclusive_create(self) -> bool:
+        """For filesystems without hard links (some FUSE mounts): O_EXCL alone."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            self._break_if_stale()
+            return False
+        try:
+            os.write(fd, f"{os.getpid()}:{socket.gethostname()}\n".encode())
+        finally:
+            os.close(fd)
         self._held = True
         return True
 
