@@ -242,3 +242,33 @@ def test_service_recovers_active_without_resending(
     assert inbox("bob@example.test") == 1 and inbox("alice@example.test") == 0
     assert "recovering 1 message(s) left in the active queue" in maillog.text
     assert f"{qid}: removed" in maillog.text
+
+
+addresses = st.text(min_size=0, max_size=30)
+recipients = st.builds(
+    Recipient,
+    address=addresses,
+    original=addresses,
+    status=st.sampled_from(["pending", "deferred", "sent", "bounced"]),
+    reason=st.text(max_size=40),
+    notify=st.lists(st.sampled_from(["SUCCESS", "FAILURE", "DELAY"]), max_size=3).map(tuple),
+    orcpt=st.none() | addresses,
+    notified=st.booleans(),
+)
+
+
+@given(
+    st.builds(
+        Envelope,
+        queue_id=st.just("0123456789AB"),
+        sender=addresses,
+        recipients=st.lists(recipients, max_size=4).map(tuple),
+        arrival=st.floats(min_value=0, max_value=4e9),
+        size=st.integers(min_value=0, max_value=2**40),
+        attempts=st.integers(min_value=0, max_value=100),
+        ret=st.none() | st.sampled_from(["FULL", "HDRS"]),
+        envid=st.none() | st.text(max_size=20),
+    )
+)
+def test_envelope_json_round_trip_property(env: Envelope) -> None:
+    assert Envelope.from_json(env.to_json()) == env

@@ -168,3 +168,26 @@ def test_header_checks_parser_never_crashes_unexpectedly(line: str) -> None:
     except HeaderChecksError:
         return
     rule.matches("Subject: anything")
+
+
+# Built from labels: from_regex is slow to draw from.
+hostnames = st.lists(
+    st.sampled_from(["mx", "relay", "a1", "b-2", "example", "test", "10", "0"]),
+    min_size=1,
+    max_size=4,
+).map(".".join)
+
+
+@given(hostnames, st.integers(min_value=1, max_value=65535), st.booleans())
+def test_nexthop_round_trips_through_its_text(host: str, port: int, mx: bool) -> None:
+    hop = NextHop(host, port, mx_lookup=mx)
+    assert parse_nexthop(str(hop)) == hop
+
+
+@given(st.text(max_size=200))
+def test_transport_parser_never_crashes_unexpectedly(text: str) -> None:
+    try:
+        table = TransportTable.parse(text)
+    except TransportError:
+        return
+    table.lookup("someone@some.where.test")
