@@ -8,8 +8,10 @@ never raises on a message, however broken: it degrades the way Dovecot does.
   and :func:`header_block` (the HEADER.FIELDS fast path that never reads a body).
 - SEARCH: :func:`decoded_header`, :func:`addresses`, :func:`header_date`,
   :func:`search_text`, :func:`contains`.
-- SORT/THREAD: :func:`base_subject`, :func:`message_id`, :func:`references`,
-  :func:`sort_address`, :func:`display_name`.
+- SORT/THREAD: :func:`base_subject` (and :func:`subject_info`), :func:`collation_key`,
+  :func:`message_id`, :func:`references`, :func:`sort_address`, :func:`display_name`;
+  the RFC 5256 algorithms :func:`thread_references`, :func:`thread_orderedsubject` over
+  :class:`ThreadMessage` values, written out by :func:`format_threads`.
 - Delivery and logs: :func:`first_header`.
 """
 
@@ -26,20 +28,39 @@ from maa.mail.search import (
     transfer_decode,
 )
 from maa.mail.section import SectionSpec, section
-from maa.mail.sortkeys import base_subject, display_name, message_id, references, sort_address
+from maa.mail.sortkeys import (
+    base_subject,
+    collation_key,
+    display_name,
+    message_id,
+    references,
+    sort_address,
+    subject_info,
+)
+from maa.mail.threads import (
+    ThreadMessage,
+    ThreadNode,
+    format_threads,
+    thread_orderedsubject,
+    thread_references,
+)
 
 __all__ = [
     "MessageParts",
     "MimePart",
     "SectionSpec",
+    "ThreadMessage",
+    "ThreadNode",
     "addresses",
     "base_subject",
     "bodystructure",
+    "collation_key",
     "contains",
     "decoded_header",
     "display_name",
     "envelope",
     "first_header",
+    "format_threads",
     "header_block",
     "header_date",
     "header_fields",
@@ -48,5 +69,8 @@ __all__ = [
     "search_text",
     "section",
     "sort_address",
+    "subject_info",
+    "thread_orderedsubject",
+    "thread_references",
     "transfer_decode",
 ]

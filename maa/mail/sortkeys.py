@@ -26,23 +26,32 @@ def base_subject(subject: str) -> str:
     Encoded-words are decoded, white space squeezed, then ``Re:``/``Fwd:``/``Fw:`` leaders
     (with any ``[blob]`` around them), leading ``[blob]`` prefixes, trailing ``(fwd)`` and a
     ``[fwd: ...]`` wrapper are removed until none is left. Case is kept: compare the results
-    case-insensitively (the i;ascii-casemap collation of RFC 5256).
+    with :func:`collation_key` (the i;ascii-casemap collation of RFC 5256).
     """
+    return subject_info(subject)[0]
+
+
+def subject_info(subject: str) -> tuple[str, bool]:
+    """(base subject, whether it is a reply or forward): the latter when a ``Re:``/``Fwd:``
+    leader, a ``(fwd)`` trailer or a ``[fwd: ]`` wrapper was removed (RFC 5256 THREAD)."""
     if "=?" in subject:
         subject = decode_header_value(subject.encode("utf-8", "surrogateescape"))
     text = _WHITESPACE.sub(" ", subject)  # step 1
+    reply = False
     while True:
         while True:  # step 2
-            trimmed = _TRAILER.sub("", text)
-            if trimmed == text:
+            match = _TRAILER.search(text)
+            if match is None:
                 break
-            text = trimmed
+            reply = reply or match.group() not in (" ", "\t")
+            text = text[: match.start()]
         while True:  # steps 3 to 5
             before = text
             while True:  # step 3
                 match = _LEADER.match(text)
                 if match is None or not match.group():
                     break
+                reply = reply or match.group() not in (" ", "\t")
                 text = text[match.end() :]
             match = _LEADING_BLOB.match(text)  # step 4
             if match is not None and text[match.end() :].strip(" \t"):
@@ -52,8 +61,15 @@ def base_subject(subject: str) -> str:
         # step 6
         if text[:5].lower() == "[fwd:" and text.endswith("]"):
             text = text[5:-1]
+            reply = True
             continue
-        return text
+        return text, reply
+
+
+def collation_key(text: str) -> bytes:
+    """The i;ascii-casemap sort key of RFC 4790 that SORT and THREAD compare with: octets
+    of the UTF-8 form with ASCII letters upper-cased."""
+    return text.encode("utf-8", "surrogateescape").upper()
 
 
 def _message_ids(value: bytes) -> list[str]:

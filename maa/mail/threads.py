@@ -1,0 +1,216 @@
+"""THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 sections 3 and 4), sans I/O.
+
+The caller gathers one :class:`ThreadMessage` per message of the search result (its
+sequence number or UID, and the keys from :mod:`maa.mail.sortkeys`) and gets back the
+thread trees, which :func:`format_threads` writes in the THREAD response syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from maa.mail.sortkeys import collation_key, subject_info
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    """One message to thread. ``date`` is its sent date (the Date field, or the internal
+    date when that is missing or invalid: RFC 5256 section 2.2); ``references`` as given
+    by :func:`maa.mail.sortkeys.references`."""
+
+    id: int  # sequence number or UID: what the response lists
+    message_id: str | None
+    references: tuple[str, ...]
+    subject: str
+    date: datetime
+
+
+@dataclass(eq=False, slots=True)
+class ThreadNode:
+    """A node of a thread tree; ``message`` None is a dummy joining its children."""
+
+    message: ThreadMessage | None = None
+    children: list[ThreadNode] = field(default_factory=list)
+    parent: ThreadNode | None = field(default=None, repr=False)
+
+
+def _first(node: ThreadNode) -> ThreadMessage | None:
+    while node.message is None:
+        if not node.children:
+            return None
+        node = node.children[0]
+    return node.message
+
+
+def _date_key(node: ThreadNode) -> tuple[datetime, int]:
+    message = _first(node)
+    assert message is not None, "dummies without children are pruned"
+    return message.date, message.id
+
+
+def _sort(nodes: list[ThreadNode]) -> None:
+    for node in nodes:
+        _sort(node.children)
+    nodes.sort(key=_date_key)
+
+
+# --- ORDEREDSUBJECT ----------------------------------------------------------------------
+
+
+def thread_orderedsubject(messages: Iterable[ThreadMessage]) -> list[ThreadNode]:
+    """RFC 5256 ORDEREDSUBJECT: messages grouped by base subject; in each group the
+    earliest is the parent of all the others; threads ordered by their first message."""
+    groups: dict[bytes, list[ThreadMessage]] = {}
+    for message in messages:
+        groups.setdefault(collation_key(subject_info(message.subject)[0]), []).append(message)
+    roots: list[ThreadNode] = []
+    for members in groups.values():
+        members.sort(key=lambda m: (m.date, m.id))
+        root = ThreadNode(members[0])
+        root.children = [ThreadNode(m, parent=root) for m in members[1:]]
+        roots.append(root)
+    roots.sort(key=_date_key)
+    return roots
+
+
+# --- REFERENCES --------------------------------------------------------------------------
+
+
+def _is_ancestor(ancestor: ThreadNode, node: ThreadNode | None) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False
+
+
+def _link(parent: ThreadNode, child: ThreadNode) -> None:
+    child.parent = parent
+    parent.children.append(child)
+
+
+def _unlink(child: ThreadNode) -> None:
+    if child.parent is not None:
+        child.parent.children.remove(child)
+        child.parent = None
+
+
+def _link_references(messages: Iterable[ThreadMessage]) -> list[ThreadNode]:
+    """Step 1: one container per Message-ID, linked along each References chain."""
+    table: dict[str, ThreadNode] = {}
+    for message in messages:
+        key = message.message_id
+        if key is None or (key in table and table[key].message is not None):
+            key = f"\x00{message.id}"  # missing or duplicate Message-ID: a unique one
+        node = table.setdefault(key, ThreadNode())
+        node.message = message
+        previous: ThreadNode | None = None
+        for reference in message.references:
+            current = table.setdefault(reference, ThreadNode())
+            if (
+                previous is not None
+                and current.parent is None
+                and current is not previous
+                and not _is_ancestor(current, previous)
+            ):
+                _link(previous, current)
+            previous = current
+        _unlink(node)
+        if previous is not None and previous is not node and not _is_ancestor(node, previous):
+            _link(previous, node)
+    return [node for node in table.values() if node.parent is None]
+
+
+def _prune(nodes: list[ThreadNode], at_root: bool) -> list[ThreadNode]:
+    """Step 4: drop empty dummies; a dummy's children replace it, except that at the root
+    only a single child is promoted."""
+    out: list[ThreadNode] = []
+    for node in nodes:
+        node.children = _prune(node.children, False)
+        for child in node.children:
+            child.parent = node
+        if node.message is None:
+            if not node.children:
+                continue
+            if not at_root or len(node.children) == 1:
+                out.extend(node.children)
+                continue
+        out.append(node)
+    return out
+
+
+def _merge_by_subject(roots: list[ThreadNode]) -> list[ThreadNode]:
+    """Step 6: join root threads that share a base subject."""
+
+    def subject(node: ThreadNode) -> tuple[bytes, bool]:
+        message = _first(node)
+        assert message is not None
+        base, reply = subject_info(message.subject)
+        return collation_key(base), reply
+
+    table: dict[bytes, ThreadNode] = {}
+    for node in roots:
+        key, reply = subject(node)
+        if not key:
+            continue
+        held = table.get(key)
+        if (
+            held is None
+            or (held.message is not None and node.message is None)
+            or (subject(held)[1] and not reply)
+        ):
+            table[key] = node
+    out = list(roots)
+    for node in roots:
+        key, reply = subject(node)
+        held = table.get(key) if key else None
+        if held is None or held is node:
+            continue
+        if held.message is None and node.message is None:
+            for child in node.children:
+                _link(held, child)
+            node.children = []
+            out.remove(node)
+        elif held.message is None or (reply and not subject(held)[1]):
+            out.remove(node)
+            _link(held, node)
+        else:
+            dummy = ThreadNode()
+            out[out.index(held)] = dummy
+            out.remove(node)
+            _link(dummy, held)
+            _link(dummy, node)
+            table[key] = dummy
+    return out
+
+
+def thread_references(messages: Sequence[ThreadMessage]) -> list[ThreadNode]:
+    """RFC 5256 REFERENCES threading (steps 1 to 7) of the given messages."""
+    roots = _prune(_link_references(messages), True)
+    for root in roots:
+        root.parent = None
+    _sort(roots)
+    roots = _merge_by_subject(roots)
+    _sort(roots)
+    return roots
+
+
+# --- response syntax ---------------------------------------------------------------------
+
+
+def _chain(node: ThreadNode) -> bytes:
+    head = b"" if node.message is None else b"%d" % node.message.id
+    children = node.children
+    if node.message is not None and len(children) == 1:
+        return head + b" " + _chain(children[0])
+    nested = b"".join(b"(" + _chain(child) + b")" for child in children)
+    if not head:
+        return nested
+    return head + b" " + nested if nested else head
+
+
+def format_threads(roots: Iterable[ThreadNode]) -> bytes:
+    """The THREAD response data: ``(1 2 3)(4 (5)(6))((7)(8))`` (RFC 5256 section 4)."""
+    return b"".join(b"(" + _chain(root) + b")" for root in roots)

@@ -1,0 +1,149 @@
+"""RFC 5256 THREAD=REFERENCES and THREAD=ORDEREDSUBJECT."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maa.mail.threads import (
+    ThreadMessage,
+    ThreadNode,
+    format_threads,
+    thread_orderedsubject,
+    thread_references,
+)
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def msg(
+    id: int,
+    subject: str = "subject",
+    refs: tuple[str, ...] = (),
+    day: int | None = None,
+    message_id: str | None = "",
+) -> ThreadMessage:
+    return ThreadMessage(
+        id=id,
+        message_id=f"<m{id}@x>" if message_id == "" else message_id,
+        references=refs,
+        subject=subject,
+        date=START + timedelta(days=id if day is None else day),
+    )
+
+
+def refs(*ids: int) -> tuple[str, ...]:
+    return tuple(f"<m{i}@x>" for i in ids)
+
+
+def threads(messages: list[ThreadMessage]) -> bytes:
+    return format_threads(thread_references(messages))
+
+
+def test_a_reply_chain_is_one_thread() -> None:
+    assert threads([msg(1, "a"), msg(2, "Re: a", refs(1)), msg(3, "Re: a", refs(1, 2))]) == (
+        b"(1 2 3)"
+    )
+
+
+def test_siblings_are_parenthesised_and_sorted_by_date() -> None:
+    messages = [msg(1, "a"), msg(2, "b", refs(1), day=9), msg(3, "c", refs(1), day=5)]
+    assert threads(messages) == b"(1 (3)(2))"
+
+
+def test_unrelated_messages_are_separate_threads_in_date_order() -> None:
+    assert threads([msg(1, "x", day=3), msg(2, "y", day=1), msg(3, "z", day=2)]) == (b"(2)(3)(1)")
+
+
+def test_a_missing_parent_becomes_a_dummy_joining_its_replies() -> None:
+    assert threads([msg(2, "Re: lost", refs(9)), msg(3, "Re: lost", refs(9))]) == b"((2)(3))"
+
+
+def test_a_dummy_root_with_one_child_is_dropped() -> None:
+    assert threads([msg(2, "Re: lost", refs(8, 9)), msg(4, "other")]) == b"(2)(4)"
+
+
+def test_references_missing_from_the_middle_still_link() -> None:
+    messages = [msg(1, "a"), msg(3, "Re: a", refs(1, 2))]  # 2 is not in the mailbox
+    assert threads(messages) == b"(1 3)"
+
+
+def test_a_reply_without_references_joins_by_subject() -> None:
+    assert threads([msg(1, "Hello"), msg(2, "Re: hello")]) == b"(1 2)"
+
+
+def test_two_originals_with_one_subject_share_a_dummy() -> None:
+    assert threads([msg(1, "Hello"), msg(2, "Hello")]) == b"((1)(2))"
+
+
+def test_empty_subjects_are_not_merged() -> None:
+    assert threads([msg(1, ""), msg(2, "Re:")]) == b"(1)(2)"
+
+
+def test_reference_loops_do_not_hang_or_lose_messages() -> None:
+    messages = [msg(1, "a", refs(2)), msg(2, "b", refs(1)), msg(3, "c", refs(3))]
+    out = threads(messages)
+    assert sorted(int(n) for n in re.findall(rb"\d+", out)) == [1, 2, 3]
+
+
+def test_duplicate_and_missing_message_ids_keep_every_message() -> None:
+    messages = [
+        msg(1, "a", message_id="<same@x>"),
+        msg(2, "b", message_id="<same@x>"),
+        msg(3, "c", message_id=None),
+        msg(4, "Re: a", refs=("<same@x>",)),
+    ]
+    assert threads(messages) == b"(1 4)(2)(3)"
+
+
+def test_orderedsubject_groups_by_base_subject() -> None:
+    messages = [
+        msg(1, "Hello", day=1),
+        msg(2, "Other", day=2),
+        msg(3, "Re: hello", day=3),
+        msg(4, "[list] RE: HELLO (fwd)", day=4),
+        msg(5, "Re: other", day=5),
+        msg(6, "alone", day=0),
+    ]
+    assert format_threads(thread_orderedsubject(messages)) == b"(6)(1 (3)(4))(2 5)"
+
+
+def _ids(nodes: list[ThreadNode]) -> list[int]:
+    out: list[int] = []
+    for node in nodes:
+        if node.message is not None:
+            out.append(node.message.id)
+        out += _ids(node.children)
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(1, 12), max_size=4),
+            st.sampled_from(["a", "Re: a", "b", "Fwd: b", "", "[x] c"]),
+            st.integers(0, 3),
+            st.booleans(),
+        ),
+        max_size=12,
+    )
+)
+def test_every_message_appears_exactly_once(
+    specs: list[tuple[list[int], str, int, bool]],
+) -> None:
+    messages = [
+        msg(i, subject, refs(*references), day=day, message_id=None if no_id else "")
+        for i, (references, subject, day, no_id) in enumerate(specs, start=1)
+    ]
+    for roots in (thread_references(messages), thread_orderedsubject(messages)):
+        assert sorted(_ids(roots)) == [m.id for m in messages]
+        wire = format_threads(roots)
+        depth = 0
+        for byte in wire:
+            depth += {0x28: 1, 0x29: -1}.get(byte, 0)
+            assert depth >= 0
+        assert depth == 0
