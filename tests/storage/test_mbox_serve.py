@@ -49,7 +49,7 @@ def test_lmtp_imap_pop3_over_mbox(tmp_path: Path) -> None:
             for body in bodies:
                 assert body.endswith(MESSAGE)  # after the Return-Path etc. delivery adds
             typ, sizes = imap.uid("FETCH", "1", "(RFC822.SIZE)")
-            assert typ == "OK" and b"RFC822.SIZE %d" % len(bodies[0]) in sizes[0]  # type: ignore[operator]
+            assert typ == "OK" and b"RFC822.SIZE %d" % len(bodies[0]) in sizes[0]
             assert imap.uid("STORE", "1", "+FLAGS", "(\\Deleted)")[0] == "OK"
             assert imap.expunge()[0] == "OK"
             assert imap.create("Archive.2024")[0] == "OK"
