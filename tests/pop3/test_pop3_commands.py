@@ -132,3 +132,42 @@ def test_an_over_long_line_gets_an_error_and_the_session_goes_on(pop3: Pop3Serve
         _raw_exchange, pop3.port, b"NOOP " + b"x" * 5000 + b"\r\nNOOP\r\nQUIT\r\n", b"out.\r\n"
     )
     assert wire == b"+OK maa ready.\r\n-ERR Line too long.\r\n+OK\r\n+OK Logging out.\r\n"
+
+
+def _flood_during_retr(port: int, noops: int) -> tuple[bytes, int]:
+    """RETR a large message and, without reading, pipeline a flood of NOOPs behind it."""
+    import threading
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        reader = s.makefile("rb", buffering=1 << 16)
+        reader.readline()
+        s.sendall(b"USER alice@example.test\r\nPASS secret\r\n")
+        reader.readline()
+        reader.readline()
+        flood = b"RETR 1\r\n" + b"NOOP\r\n" * noops + b"QUIT\r\n"
+        sender = threading.Thread(target=s.sendall, args=(flood,))
+        sender.start()
+        header = reader.readline()
+        body = bytearray()
+        while not body.endswith(b"\r\n.\r\n"):
+            body += reader.readline()
+        oks = 0
+        while (line := reader.readline()) == b"+OK\r\n":
+            oks += 1
+        sender.join()
+        assert line == b"+OK Logging out.\r\n", line
+        return header, oks
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_flood_pipelined_behind_a_large_retr_is_answered_in_order(pop3: Pop3Server) -> None:
+    """A client that pipelines far more than MAX_PIPELINED_INPUT while a message streams:
+    the server stops reading instead of buffering it all, and answers everything."""
+    from maa.proto.pop3.limits import MAX_PIPELINED_INPUT
+
+    big = message(1, b"x" * 76 + b"\r\n") + b"y" * 76 * 40_000 + b"\r\n"
+    pop3.deliver(big)
+    noops = 4 * MAX_PIPELINED_INPUT // len(b"NOOP\r\n")
+    header, oks = yield threads.deferToThread(_flood_during_retr, pop3.port, noops)
+    assert header == f"+OK {len(big)} octets\r\n".encode()
+    assert oks == noops

@@ -437,3 +437,17 @@ def test_a_login_finishing_after_the_idle_timeout_is_dropped() -> None:
     assert driver.succeed() == b""
     assert driver.session.closed
     assert driver.session.maildrop is None
+
+
+def test_input_piling_up_behind_a_retr_asks_the_glue_to_stop_reading() -> None:
+    from maa.proto.pop3.limits import MAX_PIPELINED_INPUT
+
+    driver = logged_in()
+    driver.send(b"RETR 1\r\n")
+    assert driver.session.busy and not driver.session.input_backlog
+    driver.send(b"NOOP\r\n" * (MAX_PIPELINED_INPUT // 6 + 1))
+    assert driver.session.input_backlog
+    driver.pop()
+    reply = driver.call("send_finished", 103)
+    assert reply.count(b"+OK\r\n") == MAX_PIPELINED_INPUT // 6 + 1
+    assert not driver.session.input_backlog
