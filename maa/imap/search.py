@@ -43,7 +43,13 @@ class _Candidate:
 
     def fields(self, name: str) -> bytes:
         """Just the ``name`` fields, cached per message (SEARCH SUBJECT on 100k messages)."""
-        return headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
+        memo = self.view.memo
+        key = (name, self.uid)
+        value = memo.get(key)
+        if value is None:
+            value = headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
+            memo[key] = value
+        return value
 
     def raw(self) -> bytes:
         if self._raw is None:
