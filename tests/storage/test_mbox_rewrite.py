@@ -195,3 +195,15 @@ def test_a_20_mb_message_is_streamed_not_held(tmp_path: Path) -> None:
     assert reading_peak < 6 * 1024 * 1024
     tail = inbox.read(uid, info.size - 998, 2000)
     assert tail == b"A" * 996 + b"\r\n"
+
+
+def test_inbox_removed_behind_our_back_is_made_again(tmp_path: Path) -> None:
+    inbox = MboxStore(tmp_path / "mail").folder("INBOX")
+    old = inbox.append(numbered(1, 100))
+    (tmp_path / "mail" / "inbox").unlink()
+    assert inbox.refresh() is True
+    assert inbox.messages() == []
+    assert inbox.vanished_since(0) == [old]
+    new = inbox.append(numbered(2, 100))
+    assert new > old
+    assert inbox.read(new) == numbered(2, 100)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from maa.storage.interface import (
     DELETED,
+    INBOX,
     SEEN,
     FlagMode,
     Folder,
@@ -113,7 +114,10 @@ class MboxFolder:
         try:
             on_disk = os.stat(path)
         except FileNotFoundError:
-            raise FolderNotFound(self._name) from None
+            if self._name != INBOX:
+                raise FolderNotFound(self._name) from None
+            self._store.ensure_inbox()  # INBOX always exists, even after an admin's rm
+            on_disk = os.stat(path)
         if self._fd is not None and os.fstat(self._fd).st_ino == on_disk.st_ino:
             return self._fd
         self.close()
@@ -548,7 +552,7 @@ class MboxFolder:
             try:
                 stat = os.stat(self._path())
             except FileNotFoundError:
-                raise FolderNotFound(self._name) from None
+                stat = os.fstat(self._current_fd())  # INBOX is made again; others raise
             if FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns) != row.stamp:
                 with self._file_locked(exclusive=False) as (fd, _):
                     changed = self._sync_file(fd) or changed

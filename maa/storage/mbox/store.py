@@ -76,7 +76,7 @@ class MboxStore:
     @_storage_errors
     def list_folders(self) -> list[FolderInfo]:
         with self._lock:
-            self._ensure_inbox()
+            self.ensure_inbox()
             return [folder_info(n, s, SPECIAL_FOLDERS) for n, s in self.layout.folders()]
 
     @_storage_errors
@@ -84,7 +84,7 @@ class MboxStore:
         name = normalize(name)
         with self._lock:
             if name == INBOX:
-                self._ensure_inbox()
+                self.ensure_inbox()
             elif not self.layout.is_selectable(name):
                 raise FolderNotFound(name)
             folder = self._folders.get(name)
@@ -182,7 +182,7 @@ class MboxStore:
             if known == name or (children and known.startswith(name + HIERARCHY_SEPARATOR)):
                 self._folders.pop(known).forget()
 
-    def _ensure_inbox(self) -> None:
+    def ensure_inbox(self) -> None:
         path = self.layout.entry(INBOX)
         if not path.is_file():
             self._create_file(path, exists=None)
@@ -300,7 +300,7 @@ class MboxStore:
     @_storage_errors
     def ensure_defaults(self) -> None:
         with self._lock:
-            self._ensure_inbox()
+            self.ensure_inbox()
             if self._subscription_path().exists():
                 return
             for name in SPECIAL_FOLDERS:
