@@ -161,6 +161,10 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
                 self._update(action)
             case Close():
                 self.setTimeout(None)
+                if self._sender is not None:
+                    # Timed out mid-message: stop the message, or the transport would
+                    # resume it to flush before closing.
+                    self._sender.stopProducing()
                 self._transport.loseConnection()
 
     def _flow_control(self) -> None:

@@ -115,3 +115,31 @@ def test_a_large_message_over_tls_arrives_byte_exact(pop3: Pop3Server) -> None:
     pop3.deliver(big)
     wire = yield threads.deferToThread(_retr_raw, pop3.tls_port, 1, len(big), True)
     assert wire == _stuffed(big) + b"\r\n"
+
+
+def _stall_during_retr(port: int, stall: float) -> bytes:
+    import time
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.sendall(b"USER alice@example.test\r\nPASS secret\r\nRETR 1\r\n")
+        time.sleep(stall)  # read nothing: the server's buffers fill, then it idles
+        received = bytearray()
+        while chunk := s.recv(1 << 20):
+            received += chunk
+        return bytes(received)
+
+
+@pytest_twisted.inlineCallbacks
+def test_idle_timeout_in_the_middle_of_a_message_cuts_it_without_a_reply_line(
+    tmp_path: Any, pop3_factory: Any
+) -> None:
+    """A reply line written into a half-sent message would read as message content."""
+    server = pop3_factory(tmp_path / "short", pop3={"idle_timeout": 0.5})
+    big = _big_message(8 * 1024 * 1024)
+    server.deliver(big)
+    received = yield threads.deferToThread(_stall_during_retr, server.port, 1.5)
+    assert received.startswith(b"+OK maa ready.\r\n+OK\r\n+OK Logged in.\r\n")
+    assert len(received) < len(big)  # cut short
+    assert b"-ERR" not in received
+    assert not received.endswith(b"\r\n.\r\n")
