@@ -22,6 +22,7 @@ from maa.imap.session import Reply, Session, bad, no, ok
 from maa.imap.streaming import LiteralProducer, StreamedLiteral
 from maa.log import new_session_id, service_log
 from maa.proto.imap import commands as c
+from maa.proto.imap import limits
 from maa.proto.imap.cursor import ParseError
 from maa.proto.imap.framing import Framer, Line, NeedContinuation, RawCommand, Rejected
 from maa.proto.imap.state import State, Transition
@@ -81,6 +82,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self._bytes_in = 0
         self._bytes_out = 0
         self._logged_out = False
+        self._paused = False
         self._own: dict[type, Callable[[str, Any], Reply | defer.Deferred[Reply] | None]] = {
             c.Capability: self._capability,
             c.Noop: self._noop,
@@ -112,6 +114,11 @@ class IMAPServerProtocol(protocol.Protocol):
         self._bytes_in += len(data)
         self._reset_autologout()
         self.framer.feed(data)
+        if self._busy and self.framer.buffered > limits.MAX_PIPELINED and not self._paused:
+            # A command is still running and the client keeps sending: stop reading until
+            # we catch up, so pipelined input cannot grow without bound.
+            self._paused = True
+            self._transport.pauseProducing()
         self._process()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
@@ -183,6 +190,9 @@ class IMAPServerProtocol(protocol.Protocol):
     # -- command loop -------------------------------------------------------------------------
 
     def _process(self) -> None:
+        if self._paused and not self._busy:
+            self._paused = False
+            self._transport.resumeProducing()
         while not self._busy and self.session.state.state is not State.LOGOUT:
             event = self.framer.next_event()
             if event is None:
@@ -361,6 +371,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self.session.user = user
         self.session.store = store
         self.session.state.apply(Transition.LOGGED_IN)
+        self.framer.authenticated = True
         peer, host = self._transport.getPeer(), self._transport.getHost()
         secured = ", TLS" if self.session.secure else ""
         log.info(

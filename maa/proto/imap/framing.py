@@ -88,6 +88,8 @@ class Framer:
         self._literal_size = 0
         self._skipping_line = False
         self.line_mode = False
+        # Until the glue says the client logged in, every literal is small (APPEND too).
+        self.authenticated = False
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -156,7 +158,12 @@ class Framer:
             return raw
         size = int(m.group(1))
         sync = not m.group(2)
-        limit = self.max_append if self._command == b"APPEND" else limits.MAX_SMALL_LITERAL
+        if not self.authenticated:
+            limit = limits.MAX_UNAUTHENTICATED_LITERAL
+        elif self._command == b"APPEND":
+            limit = self.max_append
+        else:
+            limit = limits.MAX_SMALL_LITERAL
         self._size += len(line) + (size if self._command != b"APPEND" else 0)
         if size > limit or (self._command != b"APPEND" and self._size > limits.MAX_COMMAND):
             tag = self._tag

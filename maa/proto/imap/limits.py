@@ -24,3 +24,11 @@ DEFAULT_MAX_APPEND = 50 * 1024 * 1024
 # Nesting depth of parenthesised lists and SEARCH keys: deep enough for any real client,
 # shallow enough that a hostile one cannot exhaust the Python stack.
 MAX_NESTING = 64
+
+# An APPEND literal before login is refused above this size: nobody may make us spool
+# max_message_size bytes to disk without a password (Dovecot also bounds pre-login input).
+MAX_UNAUTHENTICATED_LITERAL = 8 * 1024
+
+# Bytes a client may pipeline while a command is still running (a slow APPEND, a login
+# waiting out its failure delay); past this the glue stops reading the socket.
+MAX_PIPELINED = 1024 * 1024

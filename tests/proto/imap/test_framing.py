@@ -76,9 +76,22 @@ def test_oversized_synchronising_literal_is_refused_without_reading_it() -> None
 
 
 def test_oversized_append_literal_respects_max_append() -> None:
-    f = Framer(max_append=100)
-    f.feed(b"a1 APPEND INBOX {101}\r\n")
+    f = Framer(max_append=100_000)
+    f.authenticated = True
+    f.feed(b"a1 APPEND INBOX {100000}\r\n")
+    assert events(f) == [NeedContinuation()]
+    f.discard_buffered()
+    f.feed(b"a1 APPEND INBOX {100001}\r\n")
     assert events(f) == [Rejected("a1", "Literal too large")]
+
+
+def test_large_literal_before_login_is_refused() -> None:
+    """Regression: no client may make us spool a large APPEND before it has logged in."""
+    f = Framer(max_append=50 * 1024 * 1024)
+    f.feed(b"a1 APPEND INBOX {%d}\r\n" % (limits.MAX_UNAUTHENTICATED_LITERAL + 1))
+    assert events(f) == [Rejected("a1", "Literal too large")]
+    f.feed(b"a2 APPEND INBOX {%d+}\r\n" % (limits.MAX_UNAUTHENTICATED_LITERAL + 1))
+    assert events(f) == [Rejected("a2", "Literal too large", fatal=True)]
 
 
 def test_oversized_literal_plus_is_fatal() -> None:
