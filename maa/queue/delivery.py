@@ -113,7 +113,8 @@ class Deliverer:
         with lock:
             try:
                 if source != "active":
-                    self.store.move(queue_id, source, "active")
+                    # Not fsynced: after a crash, either folder is picked up again.
+                    self.store.move(queue_id, source, "active", durable=False)
                 envelope = self.store.load("active", queue_id)
             except NoSuchMessage:
                 return "gone"
@@ -126,29 +127,41 @@ class Deliverer:
         qmgr_log.info(
             qid, f"from=<{env.sender}>, size={env.size}, nrcpt={len(env.recipients)} (queue active)"
         )
+        # Recipients that fail without leaving this host (unknown user, error: route) are
+        # recorded as they are found: trying them again after a crash gives the same answer.
+        # Each delivery that leaves a trace elsewhere (a mailbox, the next hop) is recorded
+        # durably before the next one starts — except the last, which _finish records.
+        locals_: list[tuple[int, LocalTarget]] = []
         groups: dict[NextHop, list[int]] = {}
         for index, rcpt in enumerate(env.recipients):
             if rcpt.done:
                 continue
             target = self.router.resolve(rcpt.address)
             if isinstance(target, LocalTarget):
-                env = self._deliver_local(env, index, target)
+                locals_.append((index, target))
             elif isinstance(target, UnknownTarget):
                 env = self._record(
-                    env, index, "bounced", "5.1.1 User doesn't exist", "5.1.1", "local"
+                    env, index, "bounced", "5.1.1 User doesn't exist", "5.1.1", "local", save=False
                 )
             elif isinstance(target, RemoteTarget):
                 route = target.route
                 if route.kind == "error" or route.nexthop is None:
                     text = route.text or "5.0.0 mail for this destination is refused"
-                    env = self._record(env, index, "bounced", text, text[:5], "none")
+                    env = self._record(env, index, "bounced", text, text[:5], "none", save=False)
                 else:
                     groups.setdefault(route.nexthop, []).append(index)
+        steps = len(locals_) + len(groups)
+        for index, target in locals_:
+            steps -= 1
+            env = self._deliver_local(env, index, target, save=steps > 0)
         for nexthop, indexes in groups.items():
-            env = self._deliver_remote(env, nexthop, indexes)
+            steps -= 1
+            env = self._deliver_remote(env, nexthop, indexes, save=steps > 0)
         return self._finish(env)
 
-    def _deliver_local(self, env: Envelope, index: int, target: LocalTarget) -> Envelope:
+    def _deliver_local(
+        self, env: Envelope, index: int, target: LocalTarget, *, save: bool
+    ) -> Envelope:
         rcpt = env.recipients[index]
         try:
             result = self.local(
@@ -161,9 +174,13 @@ class Deliverer:
         except Exception as e:  # a storage bug must defer this recipient, not lose the message
             local_log.error(env.queue_id, f"to=<{rcpt.address}>: {e!r}", exc_info=True)
             result = LocalResult("deferred", f"4.3.0 temporary failure: {e}", "4.3.0")
-        return self._record(env, index, result.outcome, result.reply, result.dsn_status, "local")
+        return self._record(
+            env, index, result.outcome, result.reply, result.dsn_status, "local", save=save
+        )
 
-    def _deliver_remote(self, env: Envelope, nexthop: NextHop, indexes: list[int]) -> Envelope:
+    def _deliver_remote(
+        self, env: Envelope, nexthop: NextHop, indexes: list[int], *, save: bool
+    ) -> Envelope:
         addresses = tuple(env.recipients[i].address for i in indexes)
         message = Message(
             sender=env.sender,
@@ -181,7 +198,8 @@ class Deliverer:
         for i in indexes:
             r = by_address[env.recipients[i].address]
             env = self._record(env, i, r.outcome, r.reply, r.dsn_status, r.relay, save=False)
-        self.store.save("active", env)  # one fsync for the whole transaction, before moving on
+        if save:  # one fsync for the whole transaction, before the next hop is tried
+            self.store.save("active", env)
         return env
 
     def _record(
@@ -193,7 +211,7 @@ class Deliverer:
         status: str,
         relay: str,
         *,
-        save: bool = True,
+        save: bool,
     ) -> Envelope:
         rcpt = env.recipients[index]
         new = replace(rcpt, status=outcome, reason=reply, dsn_status=status, remote=relay)
@@ -220,7 +238,6 @@ class Deliverer:
                     reason = f"message expired after {self._age(env, now)} ({r.reason})"
                     env = env.with_recipient(i, replace(r, status="bounced", reason=reason))
                     smtp_log.info(qid, f"to=<{r.address}>, status=expired, returned to sender")
-            self.store.save("active", env)
         env = self._notify(env, expired=expired)
         if env.finished:
             self.store.remove("active", qid)
@@ -230,7 +247,7 @@ class Deliverer:
         due = now + backoff(self.config, attempts)
         env = replace(env, attempts=attempts, next_attempt=due)
         self.store.save("active", env)
-        self.store.move(qid, "active", "deferred")
+        self.store.move(qid, "active", "deferred", durable=False)
         set_due(self.store.path("deferred", qid), due)
         return "deferred"
 
@@ -267,5 +284,6 @@ class Deliverer:
             replace(r, notified=True) if r.status == "bounced" else r for r in env.recipients
         )
         env = replace(env, recipients=rcpts)
-        self.store.save("active", env)
+        if not env.finished:  # else it is removed at once: no need to record
+            self.store.save("active", env)
         return env

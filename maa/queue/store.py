@@ -213,13 +213,18 @@ class QueueStore:
     def save(self, queue: QueueName, envelope: Envelope) -> None:
         write_atomic(self.path(queue, envelope.queue_id), envelope.to_json(), self.tmp_dir)
 
-    def move(self, queue_id: str, source: QueueName, dest: QueueName) -> None:
-        """Atomic: exactly one of two racing movers succeeds, the other gets NoSuchMessage."""
+    def move(
+        self, queue_id: str, source: QueueName, dest: QueueName, *, durable: bool = True
+    ) -> None:
+        """Atomic: exactly one of two racing movers succeeds, the other gets NoSuchMessage.
+        ``durable=False`` skips the folder fsync where losing the move in a crash is
+        harmless (the message is found in its old folder and handled from there)."""
         try:
             os.rename(self.path(source, queue_id), self.path(dest, queue_id))
         except FileNotFoundError as e:
             raise NoSuchMessage(queue_id) from e
-        fsync_dir(self.root / dest)
+        if durable:
+            fsync_dir(self.root / dest)
 
     def remove(self, queue: QueueName, queue_id: str) -> None:
         self.path(queue, queue_id).unlink(missing_ok=True)

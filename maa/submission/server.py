@@ -90,6 +90,9 @@ class SmtpSession(Protocol, TimeoutMixin):
             )
         )
         self.setTimeout(IDLE_TIMEOUT)
+        # Replies are small and each waits for the client: Nagle would hold them back.
+        if hasattr(self._tx, "setTcpNoDelay"):
+            self._tx.setTcpNoDelay(True)
         self._flush()
 
     @property
