@@ -1,9 +1,8 @@
 """One mbox folder: the ``Folder`` of the storage contract over one mbox file and its index.
 
 There is one ``MboxFolder`` object per folder per store (so per process): it holds the index's
-view of the folder in memory, one open descriptor of the file (all reads are ``pread`` on it,
-so readers never close a descriptor under another thread's fcntl lock), a lock serializing the
-process's threads, and the ``watch`` callbacks.
+view of the folder in memory, its ``FolderFile`` (one descriptor and the locks), a lock
+serializing the process's threads, and the ``watch`` callbacks.
 
 Lock order, everywhere: this object's thread lock, then the dotlock, then the fcntl lock, then
 the index's transaction. No file I/O happens inside an index transaction except the scan that
@@ -13,8 +12,6 @@ must be atomic with it.
 from __future__ import annotations
 
 import contextlib
-import errno
-import functools
 import io
 import mmap
 import os
@@ -25,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from maa.storage.interface import (
     DELETED,
@@ -37,13 +34,12 @@ from maa.storage.interface import (
     FolderStatus,
     MessageInfo,
     MessageNotFound,
-    StorageError,
-    TemporaryStorageError,
 )
 from maa.storage.mbox import format as mbox_format
 from maa.storage.mbox import writer
+from maa.storage.mbox.errors import storage_errors
+from maa.storage.mbox.folderfile import FolderFile
 from maa.storage.mbox.index import FileStamp, FolderRow, Record
-from maa.storage.mbox.locking import DotLock, fcntl_lock, fcntl_unlock
 from maa.storage.mbox.reconcile import reconcile
 
 if TYPE_CHECKING:
@@ -56,27 +52,6 @@ SPOOL_IN_MEMORY = 1024 * 1024
 # temporary copies held at once.
 COPY_BATCH = 64
 _RECENT = "\\Recent"
-# errno values that mean "try again later" rather than "this request is wrong".
-_TEMPORARY_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.ENOLCK}
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _storage_errors(method: F) -> F:
-    """OS errors become storage errors, so protocol layers map one family of exceptions."""
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except StorageError:
-            raise
-        except OSError as error:
-            if error.errno in _TEMPORARY_ERRNOS:
-                raise TemporaryStorageError(str(error)) from error
-            raise StorageError(str(error)) from error
-
-    return cast(F, wrapper)
 
 
 class MboxFolder:
@@ -84,12 +59,17 @@ class MboxFolder:
         self._store = store
         self._name = name
         self._lock = threading.RLock()
-        self._fd: int | None = None
+        self.file = FolderFile(
+            name,
+            lambda: store.layout.mbox_file(name),
+            lock_timeout=store.lock_timeout,
+            stale_lock_age=store.stale_lock_age,
+            make_missing=store.ensure_inbox if name == INBOX else None,
+        )
         self._row: FolderRow | None = None
         self._records: dict[int, Record] = {}
         self._infos: list[MessageInfo] | None = None  # messages(), made once per change
         self._watchers: list[Callable[[], None]] = []
-        self._dead = False
 
     @property
     def name(self) -> str:
@@ -98,73 +78,21 @@ class MboxFolder:
     def __repr__(self) -> str:
         return f"<MboxFolder {self._name!r} of {self._store.root}>"
 
-    # Files and locks
-
     def _path(self) -> Path:
-        return self._store.layout.mbox_file(self._name)
+        return self.file.path
 
     def _check_alive(self) -> None:
-        if self._dead:
+        if self.file.retired:
             raise FolderNotFound(self._name)
 
-    def _current_fd(self) -> int:
-        """The descriptor of the file now at the folder's path (reopened if it was replaced)."""
-        self._check_alive()
-        path = self._path()
-        try:
-            on_disk = os.stat(path)
-        except FileNotFoundError:
-            if self._name != INBOX:
-                raise FolderNotFound(self._name) from None
-            self._store.ensure_inbox()  # INBOX always exists, even after an admin's rm
-            on_disk = os.stat(path)
-        if self._fd is not None and os.fstat(self._fd).st_ino == on_disk.st_ino:
-            return self._fd
-        self.close()
-        try:
-            self._fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise FolderNotFound(self._name) from None
-        return self._fd
-
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            self.file.close()
 
     def forget(self) -> None:
         """The folder was deleted or renamed: this object answers FolderNotFound from now on."""
         with self._lock:
-            self._dead = True
-            self.close()
-
-    @contextlib.contextmanager
-    def _file_locked(self, *, exclusive: bool) -> Iterator[tuple[int, DotLock | None]]:
-        """The file locked as readers (shared fcntl) or writers (dotlock + exclusive fcntl)."""
-        store = self._store
-        deadline = time.monotonic() + store.lock_timeout
-        dotlock = None
-        if exclusive:
-            dotlock = DotLock(self._path(), stale_after=store.stale_lock_age)
-            dotlock.acquire(deadline)
-        try:
-            while True:
-                fd = self._current_fd()
-                fcntl_lock(fd, exclusive=exclusive, deadline=deadline, what=str(self._path()))
-                try:
-                    same = os.stat(self._path()).st_ino == os.fstat(fd).st_ino
-                except FileNotFoundError:
-                    same = False
-                if same:
-                    break
-                fcntl_unlock(fd)  # replaced while we waited: lock the new file instead
-            try:
-                yield fd, dotlock
-            finally:
-                fcntl_unlock(fd)
-        finally:
-            if dotlock is not None:
-                dotlock.release()
+            self.file.retire()
 
     # Keeping the in-memory view current
 
@@ -235,7 +163,7 @@ class MboxFolder:
         self._check_alive()
         if self._row is None:
             self._sync_index()
-            with self._file_locked(exclusive=False) as (fd, _):
+            with self.file.locked(exclusive=False) as (fd, _):
                 self._sync_file(fd)
         assert self._row is not None
         return self._row
@@ -246,7 +174,7 @@ class MboxFolder:
 
     # Reading
 
-    @_storage_errors
+    @storage_errors
     def status(self) -> FolderStatus:
         with self._lock:
             row = self._loaded()
@@ -260,7 +188,7 @@ class MboxFolder:
                 recent=sum(1 for uid in self._records if uid >= row.recent_uid),
             )
 
-    @_storage_errors
+    @storage_errors
     def messages(self) -> Sequence[MessageInfo]:
         with self._lock:
             self._loaded()
@@ -268,7 +196,7 @@ class MboxFolder:
                 self._infos = [record.info() for record in self._records.values()]
             return list(self._infos)
 
-    @_storage_errors
+    @storage_errors
     def message(self, uid: int) -> MessageInfo:
         with self._lock:
             self._loaded()
@@ -281,7 +209,7 @@ class MboxFolder:
         """The CRLF form of one message, read under a shared lock (the caller holds
         ``self._lock``; the generator must be run to its end or closed promptly)."""
         self._loaded()
-        with self._file_locked(exclusive=False) as (fd, _):
+        with self.file.locked(exclusive=False) as (fd, _):
             self._sync_file(fd)
             record = self._records.get(uid)
             if record is None:
@@ -295,7 +223,7 @@ class MboxFolder:
                 remaining -= len(piece)
                 yield piece
 
-    @_storage_errors
+    @storage_errors
     def read(self, uid: int, offset: int = 0, length: int | None = None) -> bytes:
         wanted: list[bytes] = []
         skip = max(0, offset)
@@ -315,7 +243,7 @@ class MboxFolder:
                     break
         return b"".join(wanted)
 
-    @_storage_errors
+    @storage_errors
     def open(self, uid: int) -> BinaryIO:
         with self._lock:
             record = self._records.get(uid) if self._row is not None else None
@@ -333,7 +261,7 @@ class MboxFolder:
 
     # Writing
 
-    @_storage_errors
+    @storage_errors
     def append(
         self,
         source: bytes | BinaryIO,
@@ -352,7 +280,7 @@ class MboxFolder:
         index = self._store.index
         with self._lock:
             self._loaded()
-            with self._file_locked(exclusive=True) as (fd, _):
+            with self.file.locked(exclusive=True) as (fd, _):
                 self._sync_file(fd)
                 written = writer.append_messages(fd, sources)
                 stat = os.fstat(fd)
@@ -391,7 +319,7 @@ class MboxFolder:
         self._notify()
         return [record.uid for record in added]
 
-    @_storage_errors
+    @storage_errors
     def store_flags(
         self,
         uids: Iterable[int],
@@ -434,7 +362,7 @@ class MboxFolder:
             self._notify()
         return [record.info() for record in changed], refused
 
-    @_storage_errors
+    @storage_errors
     def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
         return self._expunge(None if uids is None else set(uids), only_deleted=True)
 
@@ -442,7 +370,7 @@ class MboxFolder:
         index = self._store.index
         with self._lock:
             self._loaded()
-            with self._file_locked(exclusive=True) as (fd, dotlock):
+            with self.file.locked(exclusive=True) as (fd, dotlock):
                 assert dotlock is not None
                 self._sync_file(fd)
                 gone = [
@@ -488,7 +416,7 @@ class MboxFolder:
         self._notify()
         return sorted(gone)
 
-    @_storage_errors
+    @storage_errors
     def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
         pairs: list[tuple[int, int]] = []
         wanted = sorted(set(uids))
@@ -514,14 +442,14 @@ class MboxFolder:
             pairs.extend((uid, new_uid) for (uid, *_), new_uid in zip(batch, new, strict=True))
         return pairs
 
-    @_storage_errors
+    @storage_errors
     def move(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
         pairs = self.copy(uids, dest)
         if pairs:
             self._expunge({uid for uid, _ in pairs}, only_deleted=False)
         return pairs
 
-    @_storage_errors
+    @storage_errors
     def claim_recent(self) -> frozenset[int]:
         index = self._store.index
         with self._lock:
@@ -534,13 +462,13 @@ class MboxFolder:
             self._row = row
         return recent
 
-    @_storage_errors
+    @storage_errors
     def vanished_since(self, modseq: int) -> list[int]:
         with self._lock:
             row = self._loaded()
             return self._store.index.vanished_since(row.id, modseq)
 
-    @_storage_errors
+    @storage_errors
     def refresh(self) -> bool:
         with self._lock:
             if self._row is None:
@@ -552,9 +480,9 @@ class MboxFolder:
             try:
                 stat = os.stat(self._path())
             except FileNotFoundError:
-                stat = os.fstat(self._current_fd())  # INBOX is made again; others raise
+                stat = os.fstat(self.file.descriptor())  # INBOX is made again; others raise
             if FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns) != row.stamp:
-                with self._file_locked(exclusive=False) as (fd, _):
+                with self.file.locked(exclusive=False) as (fd, _):
                     changed = self._sync_file(fd) or changed
             return changed
 
@@ -568,13 +496,13 @@ class MboxFolder:
 
         return unsubscribe
 
-    @_storage_errors
+    @storage_errors
     def get_cached(self, uid: int, field: str) -> bytes | None:
         with self._lock:
             row = self._loaded()
         return self._store.index.get_cached(row.id, uid, field)
 
-    @_storage_errors
+    @storage_errors
     def set_cached(self, uid: int, field: str, value: bytes) -> None:
         with self._lock:
             row = self._loaded()

@@ -16,7 +16,8 @@ from maa.storage.interface import (
     FolderNotFound,
     InvalidFolderName,
 )
-from maa.storage.mbox.folder import MboxFolder, _storage_errors
+from maa.storage.mbox.errors import storage_errors
+from maa.storage.mbox.folder import MboxFolder
 from maa.storage.mbox.index import INDEX_FILE, Index
 from maa.storage.mbox.names import SELF_FILE, Layout, folder_info, normalize, parent_names
 from maa.storage.mbox.writer import fsync_dir
@@ -73,13 +74,13 @@ class MboxStore:
 
     # Folders
 
-    @_storage_errors
+    @storage_errors
     def list_folders(self) -> list[FolderInfo]:
         with self._lock:
             self.ensure_inbox()
             return [folder_info(n, s, SPECIAL_FOLDERS) for n, s in self.layout.folders()]
 
-    @_storage_errors
+    @storage_errors
     def folder(self, name: str) -> MboxFolder:
         name = normalize(name)
         with self._lock:
@@ -92,7 +93,7 @@ class MboxStore:
                 folder = self._folders[name] = MboxFolder(self, name)
             return folder
 
-    @_storage_errors
+    @storage_errors
     def create_folder(self, name: str) -> None:
         name = normalize(name)
         with self._lock:
@@ -102,7 +103,7 @@ class MboxStore:
                 self._make_parent(parent)
             self._create_file(self.layout.mbox_file(name), exists=FolderExists(name))
 
-    @_storage_errors
+    @storage_errors
     def delete_folder(self, name: str) -> None:
         name = normalize(name)
         if name == INBOX:
@@ -111,7 +112,7 @@ class MboxStore:
             entry = self.layout.entry(name)
             if self.layout.is_selectable(name):
                 folder = self.folder(name)
-                with folder._lock, folder._file_locked(exclusive=True):
+                with folder._lock, folder.file.locked(exclusive=True):
                     os.unlink(self.layout.mbox_file(name))
                     with self.index.transaction() as db:
                         self.index.drop_folder(db, name)
@@ -127,7 +128,7 @@ class MboxStore:
             else:
                 raise FolderNotFound(name)
 
-    @_storage_errors
+    @storage_errors
     def rename_folder(self, old: str, new: str) -> None:
         old, new = normalize(old), normalize(new)
         with self._lock:
@@ -148,7 +149,7 @@ class MboxStore:
                 if self.layout.is_selectable(old):
                     folder = self.folder(old)
                     locks.enter_context(folder._lock)
-                    _, dotlock = locks.enter_context(folder._file_locked(exclusive=True))
+                    _, dotlock = locks.enter_context(folder.file.locked(exclusive=True))
                 target = self.layout.entry(new)
                 os.rename(source, target)
                 if dotlock is not None and target.is_dir():
@@ -166,7 +167,7 @@ class MboxStore:
         for parent in parent_names(new):
             self._make_parent(parent)
         inbox = self.folder(INBOX)
-        with inbox._lock, inbox._file_locked(exclusive=True) as (fd, _):
+        with inbox._lock, inbox.file.locked(exclusive=True) as (fd, _):
             inbox._sync_file(fd)
             target = self.layout.entry(new)
             os.rename(self.layout.entry(INBOX), target)
@@ -220,7 +221,7 @@ class MboxStore:
         folder = self.folder(name)
         entry = self.layout.entry(name)
         staging = entry.with_name(f".{entry.name}{_CONVERT_MARK}")
-        with folder._lock, folder._file_locked(exclusive=True):
+        with folder._lock, folder.file.locked(exclusive=True):
             staging.mkdir(mode=0o700)
             self.chown(staging)
             os.rename(entry, staging / SELF_FILE)
@@ -241,7 +242,7 @@ class MboxStore:
     def _subscription_path(self) -> Path:
         return self.root / SUBSCRIPTIONS_FILE
 
-    @_storage_errors
+    @storage_errors
     def subscriptions(self) -> list[str]:
         with self._lock:
             return self._read_subscriptions()
@@ -272,7 +273,7 @@ class MboxStore:
         os.rename(temp, path)
         fsync_dir(self.root)
 
-    @_storage_errors
+    @storage_errors
     def subscribe(self, name: str) -> None:
         name = normalize(name)
         with self._lock:
@@ -280,7 +281,7 @@ class MboxStore:
             if name not in names:
                 self._write_subscriptions([*names, name])
 
-    @_storage_errors
+    @storage_errors
     def unsubscribe(self, name: str) -> None:
         name = normalize(name)
         with self._lock:
@@ -297,7 +298,7 @@ class MboxStore:
         if renamed != names:
             self._write_subscriptions(renamed)
 
-    @_storage_errors
+    @storage_errors
     def ensure_defaults(self) -> None:
         with self._lock:
             self.ensure_inbox()
