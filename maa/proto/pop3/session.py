@@ -86,6 +86,7 @@ class Pop3Session:
         self._buffer = bytearray()
         self._discarding = False  # skipping the rest of an over-long line
         self._out: list[Action] = []
+        self._unwritten = bytearray()  # replies not yet turned into a Write action
         self._pending: _Pending | None = None
         self._user: str | None = None
         self._sasl: SaslServer | None = None
@@ -181,7 +182,7 @@ class Pop3Session:
             self._write(r.ok(r.LOGGING_OUT_DELETED))
         else:
             self._write(r.ok(r.LOGGING_OUT))
-        self._out.append(Close())
+        self._emit(Close())
         return self._flush()
 
     def timed_out(self) -> list[Action]:
@@ -264,21 +265,28 @@ class Pop3Session:
     def _close(self) -> None:
         self.state = next_state(self.state, Transition.CLOSE)
         self._buffer.clear()
-        self._out.append(Close())
+        self._emit(Close())
 
     def _write(self, data: bytes) -> None:
-        if self._out and isinstance(self._out[-1], Write):
-            self._out[-1] = Write(self._out[-1].data + data)
-        else:
-            self._out.append(Write(data))
+        # Replies to pipelined commands collect into one Write (one transport write).
+        self._unwritten += data
+
+    def _emit(self, action: Action) -> None:
+        if self._unwritten:
+            self._out.append(Write(bytes(self._unwritten)))
+            self._unwritten.clear()
+        self._out.append(action)
 
     def _flush(self) -> list[Action]:
+        if self._unwritten:
+            self._out.append(Write(bytes(self._unwritten)))
+            self._unwritten.clear()
         out, self._out = self._out, []
         return out
 
     def _wait(self, command: c.Command, action: Action, uid: int = 0) -> None:
         self._pending = _Pending(command, uid)
-        self._out.append(action)
+        self._emit(action)
 
     def _finish_pending(self, *kinds: type) -> _Pending:
         pending = self._pending
@@ -341,7 +349,7 @@ class Pop3Session:
         if self.state is State.AUTHORIZATION:
             self.state = next_state(self.state, Transition.QUIT)
             self._write(r.ok(r.LOGGING_OUT))
-            self._out.append(Close())
+            self._emit(Close())
             return
         assert self.maildrop is not None
         self.state = next_state(self.state, Transition.QUIT)
@@ -357,7 +365,7 @@ class Pop3Session:
         if not self._tls_available:
             raise _Refused(r.TLS_UNAVAILABLE)
         self._write(r.ok(r.BEGIN_TLS))
-        self._out.append(StartTLS())
+        self._emit(StartTLS())
         # RFC 2595 / CVE-2011-0411 (command injection): anything the client pipelined after
         # STLS arrived in plaintext and must not be read as if it came over TLS.
         self._buffer.clear()
