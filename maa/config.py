@@ -115,6 +115,9 @@ class SubmissionSection:
     relayhost: str | None = None
     relayhost_user: str | None = None
     relayhost_password: str | None = None
+    # Credentials for next hops, Postfix smtp_sasl_password_maps format ("[host]:port  user:pass"
+    # or "domain  user:pass"); keeps passwords out of this file. Relative to the config file.
+    relayhost_credentials: str | None = _config_path_opt()
     # Domains delivered locally besides those of the users file.
     domains: list[str] = field(default_factory=list)
     # Postfix virtual(5) or aliases(5) format; relative to the config file.
