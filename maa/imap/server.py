@@ -9,14 +9,14 @@ from typing import Any
 
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet import defer, protocol, task, threads
+from twisted.internet import defer, protocol, task
 from twisted.python.failure import Failure
 
 from maa import tls
 from maa.auth import sasl
 from maa.auth.model import IMailUser
 from maa.context import ServerContext
-from maa.imap import mailboxes, messages
+from maa.imap import append, general, mailboxes, messages
 from maa.imap.errors import storage_reply
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.imap.streaming import LiteralProducer, StreamedLiteral
@@ -27,7 +27,7 @@ from maa.proto.imap.cursor import ParseError
 from maa.proto.imap.framing import Framer, Line, NeedContinuation, RawCommand, Rejected
 from maa.proto.imap.state import State, Transition
 from maa.proto.imap.table import COMMANDS, CommandError, ParsedCommand, parse_command
-from maa.storage.interface import SYSTEM_FLAGS, FolderNotFound, StorageError
+from maa.storage.interface import StorageError
 
 log = service_log("imap")
 
@@ -38,10 +38,15 @@ IDLE_POLL_INTERVAL = 1.0
 # a client this confused is not going to recover, and it may be probing.
 MAX_BAD_COMMANDS = 20
 
-SyncHandler = Callable[[Session, Any], Reply]
+SessionHandler = Callable[[Session, Any], Reply | defer.Deferred[Reply]]
 
 # Executors that need nothing from the connection but its session.
-HANDLERS: dict[type, SyncHandler] = {
+HANDLERS: dict[type, SessionHandler] = {
+    c.Capability: general.capability,
+    c.Noop: general.noop,
+    c.Id: general.id_,
+    c.Enable: general.enable,
+    c.Append: append.append,
     c.List: mailboxes.list_folders,
     c.Lsub: mailboxes.list_folders,
     c.Create: mailboxes.create,
@@ -84,15 +89,10 @@ class IMAPServerProtocol(protocol.Protocol):
         self._logged_out = False
         self._paused = False
         self._own: dict[type, Callable[[str, Any], Reply | defer.Deferred[Reply] | None]] = {
-            c.Capability: self._capability,
-            c.Noop: self._noop,
             c.Logout: self._logout_command,
-            c.Id: self._id,
-            c.Enable: self._enable,
             c.StartTLS: self._starttls,
             c.Login: self._login,
             c.Authenticate: self._authenticate,
-            c.Append: self._append,
             c.Idle: self._idle,
         }
 
@@ -306,32 +306,12 @@ class IMAPServerProtocol(protocol.Protocol):
 
     # -- commands that touch the connection ------------------------------------------------------
 
-    def _capability(self, tag: str, cmd: c.Capability) -> Reply:
-        self.session.out.append(f"* CAPABILITY {self.session.capabilities()}\r\n".encode())
-        return ok("Capability completed")
-
-    def _noop(self, tag: str, cmd: c.Noop) -> Reply:
-        return ok("NOOP completed")
-
     def _logout_command(self, tag: str, cmd: c.Logout) -> Reply:
         self.session.out.append(b"* BYE Logging out\r\n")
         self.session.state.apply(Transition.LOGGED_OUT)
         self._logged_out = True
         log.info(self.session.session_id, f"Logged out in={self._bytes_in} out={self._bytes_out}")
         return ok("Logout completed")
-
-    def _id(self, tag: str, cmd: c.Id) -> Reply:
-        if cmd.params:
-            shown = ", ".join(f"{k}={v}" for k, v in cmd.params)
-            log.info(self.session.session_id, f"ID sent: {shown}")
-        self.session.out.append(b'* ID ("name" "maa" "vendor" "maa")\r\n')
-        return ok("ID completed")
-
-    def _enable(self, tag: str, cmd: c.Enable) -> Reply:
-        # No ENABLE-able extension is offered yet (CONDSTORE, QRESYNC, UTF8=ACCEPT come
-        # later); RFC 5161 3.1: unknown ones are ignored.
-        self.session.out.append(b"* ENABLED\r\n")
-        return ok("Enabled")
 
     def _starttls(self, tag: str, cmd: c.StartTLS) -> Reply | None:
         if self.session.secure:
@@ -441,34 +421,6 @@ class IMAPServerProtocol(protocol.Protocol):
         d.addCallback(self._finish_async, parsed)
 
     # -- APPEND and IDLE ----------------------------------------------------------------------
-
-    def _append(self, tag: str, cmd: c.Append) -> Reply | defer.Deferred[Reply]:
-        for flag in cmd.flags:
-            if flag.startswith("\\") and flag not in SYSTEM_FLAGS:
-                return bad(f"Invalid system flag {flag}")
-        if cmd.message.size == 0:
-            return no("Can't save a zero byte message.")
-        name = self.session.mailbox(cmd.mailbox)
-        try:
-            folder = self.session.need_store().folder(name)
-        except FolderNotFound as e:
-            return Reply("NO", storage_reply(e, trycreate=True)[1])
-        when = cmd.date.timestamp() if cmd.date is not None else None
-        source: Any = cmd.message.data
-        d: defer.Deferred[Any] = threads.deferToThread(folder.append, source, cmd.flags, when)
-
-        def done(uid: int) -> Reply:
-            validity = folder.status().uidvalidity
-            return ok(f"[APPENDUID {validity} {uid}] Append completed.")
-
-        def cleanup(result: Any) -> Any:
-            if not isinstance(cmd.message.data, bytes):
-                cmd.message.data.close()
-            return result
-
-        d.addCallback(done)
-        d.addBoth(cleanup)
-        return d
 
     def _idle(self, tag: str, cmd: c.Idle) -> None:
         self._idle_tag = tag
