@@ -191,7 +191,8 @@ COMMANDS: dict[str, CommandSpec] = {
 def split_line(line: str) -> tuple[str, str]:
     """``"RETR 1"`` -> ``("RETR", "1")``: the upper-cased keyword and the raw argument text."""
     keyword, _, args = line.partition(" ")
-    return keyword.upper(), args
+    # ASCII only: str.upper() would turn "\u017ftat" (long s) into "STAT".
+    return (keyword.upper() if keyword.isascii() else keyword), args
 
 
 def parse_command(line: str, state: State) -> Command:
