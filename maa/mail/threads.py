@@ -162,28 +162,29 @@ def _merge_by_subject(roots: list[ThreadNode]) -> list[ThreadNode]:
             or (subject(held)[1] and not reply)
         ):
             table[key] = node
-    out = list(roots)
+    gone: set[int] = set()  # roots merged into another thread
+    replaced: dict[int, ThreadNode] = {}  # root -> the new dummy standing in its place
     for node in roots:
+        if id(node) in gone or node.parent is not None:  # merged, or put under a new dummy
+            continue
         key, reply = subject(node)
         held = table.get(key) if key else None
         if held is None or held is node:
             continue
+        gone.add(id(node))
         if held.message is None and node.message is None:
             for child in node.children:
                 _link(held, child)
             node.children = []
-            out.remove(node)
         elif held.message is None or (reply and not subject(held)[1]):
-            out.remove(node)
             _link(held, node)
         else:
             dummy = ThreadNode()
-            out[out.index(held)] = dummy
-            out.remove(node)
+            replaced[id(held)] = dummy
             _link(dummy, held)
             _link(dummy, node)
             table[key] = dummy
-    return out
+    return [replaced.get(id(node), node) for node in roots if id(node) not in gone]
 
 
 def thread_references(messages: Sequence[ThreadMessage]) -> list[ThreadNode]:

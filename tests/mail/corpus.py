@@ -418,3 +418,41 @@ SECTIONS = (
     "1.2.TEXT",
     "4.MIME",
 )
+
+
+def _thread_message(number: int, subject: str, refs: str = "", msgid: str | None = None) -> bytes:
+    lines = [
+        f"From: user{number}@example.test",
+        f"Subject: {subject}",
+        f"Date: Mon, {number:02d} Nov 2026 10:00:00 +0000",
+    ]
+    if msgid != "":
+        lines.append(f"Message-ID: {msgid or f'<t{number}@example.test>'}")
+    if refs:
+        lines.append(f"References: {refs}")
+    return crlf("\n".join(lines) + "\n\nbody\n")
+
+
+# Messages for THREAD: chains, a lost parent, subject-only replies, duplicates, a loop.
+THREAD_CORPUS: list[bytes] = [
+    _thread_message(1, "Meeting"),
+    _thread_message(2, "Re: Meeting", "<t1@example.test>"),
+    _thread_message(3, "Re: Meeting", "<t1@example.test> <t2@example.test>"),
+    _thread_message(4, "Re: Meeting", "<t1@example.test>"),
+    _thread_message(5, "Re: Lost parent", "<gone@example.test>"),
+    _thread_message(6, "Re: Lost parent", "<gone@example.test>"),
+    _thread_message(7, "Re: single lost", "<gone2@example.test> <gone3@example.test>"),
+    _thread_message(8, "Holiday"),
+    _thread_message(9, "Re: holiday"),
+    _thread_message(10, "[list] Fwd: Holiday (fwd)"),
+    _thread_message(11, "Plans"),
+    _thread_message(12, "plans"),
+    _thread_message(13, "Loop A", "<t14@example.test>"),
+    _thread_message(14, "Loop B", "<t13@example.test>"),
+    _thread_message(15, "Duplicate", msgid="<t1@example.test>"),
+    _thread_message(16, "No id", msgid=""),
+    _thread_message(17, "Re: Meeting", "<t3@example.test>"),
+    _thread_message(18, ""),
+    _thread_message(19, "Re:"),
+    _thread_message(20, "[fwd: Plans]"),
+]

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .corpus import CORPUS, SECTIONS
+from .corpus import CORPUS, SECTIONS, THREAD_CORPUS
 
 OUT = Path(__file__).with_name("dovecot_expected.json")
 USER = "fixtures"
@@ -85,6 +85,13 @@ def _section(client: imaplib.IMAP4, uid: int, section: str) -> str | None:
     return None
 
 
+def _thread(client: imaplib.IMAP4, algorithm: str) -> str:
+    status, data = client.thread(algorithm, "UTF-8", "ALL")
+    assert status == "OK", data
+    first = data[0]
+    return first.decode() if isinstance(first, bytes) else ""
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="maa-dovecot-") as tmp:
         root = Path(tmp)
@@ -124,7 +131,7 @@ def main() -> None:
                 capture_output=True,
             )
             rows = {int(row["uid"]): row for row in json.loads(fetched.stdout)}
-            expected: dict[str, dict[str, object]] = {}
+            expected: dict[str, object] = {}
             for uid, name in enumerate(names, start=1):
                 row = rows[uid]
                 expected[name] = {
@@ -133,6 +140,14 @@ def main() -> None:
                     "bodystructure": _latin1(b"(" + row["imap.bodystructure"].encode() + b")"),
                     "sections": {s: _section(client, uid, s) for s in SECTIONS},
                 }
+            client.create("threads")
+            for raw in THREAD_CORPUS:
+                client.append("threads", None, None, raw)
+            client.select("threads")
+            expected["__threads__"] = {
+                algorithm: _thread(client, algorithm)
+                for algorithm in ("REFERENCES", "ORDEREDSUBJECT")
+            }
             client.logout()
         finally:
             subprocess.run(["doveadm", "-c", str(conf), "stop"], check=False)
