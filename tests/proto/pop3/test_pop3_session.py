@@ -399,7 +399,7 @@ arguments = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(command_words, arguments), max_size=25), st.booleans())
 def test_random_command_lines_never_crash_the_core(
     lines: list[tuple[str, list[str]]], plaintext: bool
@@ -412,7 +412,7 @@ def test_random_command_lines_never_crash_the_core(
             break
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=300), max_size=20))
 def test_random_bytes_never_crash_the_core(chunks: list[bytes]) -> None:
     driver = Driver()
