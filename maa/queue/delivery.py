@@ -22,9 +22,10 @@ from maa.config import Config
 from maa.log import service_log
 from maa.queue.bounce import build_dsn, wants_dsn
 from maa.queue.cleanup import enqueue_bytes
+from maa.queue.credentials import Credentials, credentials_for
 from maa.queue.envelope import ClientInfo, Envelope, Recipient
 from maa.queue.outbound import Message, Outcome, SmtpClient
-from maa.queue.routing import LocalTarget, RemoteTarget, Router, UnknownTarget
+from maa.queue.routing import FileTable, LocalTarget, RemoteTarget, Router, UnknownTarget
 from maa.queue.store import MessageBusy, NoSuchMessage, QueueName, QueueStore
 from maa.queue.transport import NextHop
 
@@ -96,10 +97,11 @@ class Deliverer:
         self.on_enqueue = on_enqueue
         self.clock = clock
         sub = config.submission
-        auth = None
+        self.relay_login: tuple[str, str] | None = None
         if sub.relayhost_user and sub.relayhost_password is not None:
-            auth = (sub.relayhost_user, sub.relayhost_password)
-        self.client = SmtpClient(config.server.hostname, auth=auth)
+            self.relay_login = (sub.relayhost_user, sub.relayhost_password)
+        self.credentials = FileTable(sub.relayhost_credentials, Credentials.load)
+        self.client = SmtpClient(config.server.hostname)
 
     def run(self, queue_id: str, source: QueueName) -> RunResult:
         """Deliver what can be delivered of one message now. ``source`` is the queue it is
@@ -193,7 +195,13 @@ class Deliverer:
                 env.recipients[i].address: dsn_options(env.recipients[i]) for i in indexes
             },
         )
-        results = self.client.send(nexthop, message)
+        auth = credentials_for(
+            nexthop,
+            relayhost=self.router.relayhost,
+            relay_login=self.relay_login,
+            table=self.credentials.get(),
+        )
+        results = self.client.send(nexthop, message, auth=auth)
         by_address = {r.address: r for r in results}
         for i in indexes:
             r = by_address[env.recipients[i].address]

@@ -26,6 +26,7 @@ import dns.exception
 import dns.resolver
 
 from maa.queue.transport import NextHop
+from maa.tls import address_is_loopback
 
 Outcome = Literal["sent", "deferred", "bounced"]
 
@@ -131,19 +132,16 @@ class Message:
 
 
 class SmtpClient:
-    def __init__(
-        self,
-        helo: str,
-        *,
-        auth: tuple[str, str] | None = None,
-        timeout: float = REPLY_TIMEOUT,
-    ) -> None:
+    def __init__(self, helo: str, *, timeout: float = REPLY_TIMEOUT) -> None:
         self.helo = helo
-        self.auth = auth
         self.timeout = timeout
 
-    def send(self, nexthop: NextHop, message: Message) -> list[Result]:
-        """Try each host of ``nexthop`` in turn until one takes the transaction."""
+    def send(
+        self, nexthop: NextHop, message: Message, *, auth: tuple[str, str] | None = None
+    ) -> list[Result]:
+        """Try each host of ``nexthop`` in turn until one takes the transaction; AUTH with
+        ``auth`` when the server offers it — only under TLS or on loopback, so the password
+        never crosses a network in the clear."""
         try:
             hosts = mx_hosts(nexthop)
         except DnsFailure as e:
@@ -153,12 +151,14 @@ class SmtpClient:
         last_error = "no mail hosts"
         for host in hosts:
             try:
-                return self._send_to(host, nexthop.port, message)
+                return self._send_to(host, nexthop.port, message, auth)
             except _TryNextHost as e:
                 last_error = str(e)
         return [Result(a, "deferred", last_error, "4.4.1", "none") for a in message.recipients]
 
-    def _send_to(self, host: str, port: int, message: Message) -> list[Result]:
+    def _send_to(
+        self, host: str, port: int, message: Message, auth: tuple[str, str] | None
+    ) -> list[Result]:
         try:
             # Given the host here (not to connect()), smtplib also uses it as the TLS SNI name.
             smtp = smtplib.SMTP(host, port, timeout=self.timeout, local_hostname=self.helo)
@@ -170,7 +170,7 @@ class SmtpClient:
             peer = host
         relay = f"{host}[{peer}]:{port}"
         try:
-            return self._transaction(smtp, relay, message)
+            return self._transaction(smtp, relay, message, auth, address_is_loopback(peer))
         except _TryNextHost:
             raise
         except (OSError, smtplib.SMTPException, ValueError) as e:
@@ -181,18 +181,27 @@ class SmtpClient:
             except (OSError, smtplib.SMTPException):
                 smtp.close()
 
-    def _transaction(self, smtp: smtplib.SMTP, relay: str, message: Message) -> list[Result]:
+    def _transaction(
+        self,
+        smtp: smtplib.SMTP,
+        relay: str,
+        message: Message,
+        auth: tuple[str, str] | None,
+        loopback: bool,
+    ) -> list[Result]:
         code, msg = smtp.ehlo()
         if code != 250:
             code, msg = smtp.helo()
             if code != 250:
                 raise _TryNextHost(f"host {relay} refused to talk to me: {format_reply(code, msg)}")
+        tls = False
         if smtp.has_extn("starttls"):
             code, msg = smtp.starttls(context=_unverified_tls())
+            tls = code == 220
             smtp.ehlo()
-        if self.auth is not None and smtp.has_extn("auth"):
+        if auth is not None and smtp.has_extn("auth") and (tls or loopback):
             try:
-                smtp.login(*self.auth)
+                smtp.login(*auth)
             except smtplib.SMTPAuthenticationError as e:
                 raise _TryNextHost(
                     f"SASL authentication failed; server {relay} said: "

@@ -232,3 +232,37 @@ def test_transport_error_route_bounces(queue: Callable[..., Queue]) -> None:
     q.run_incoming()
     [dsn] = q.inbox("alice@example.test")
     assert "this domain is gone" in dsn.get_payload()[0].get_payload()
+
+
+def test_credentials_file_for_a_transport_route(queue: Callable[..., Queue]) -> None:
+    with Sink(credentials=("neighbour", "pw")) as sink:
+        q = queue(
+            files={
+                "transport": f"neighbour.test  smtp:[127.0.0.1]:{sink.port}\n",
+                "sasl_passwd": f"# next hop  user:password\n[127.0.0.1]:{sink.port} neighbour:pw\n",
+            },
+            submission={"transport_maps": "transport", "relayhost_credentials": "sasl_passwd"},
+        )
+        q.submit("alice@example.test", ["n@neighbour.test"])
+        assert q.run_incoming() == ["removed"]
+    assert [m.auth_user for m in sink.messages] == ["neighbour"]
+
+
+def test_relayhost_password_is_not_offered_to_other_next_hops(
+    queue: Callable[..., Queue],
+) -> None:
+    """The relay account's password goes to the relayhost only, never to a host that a
+    transport route (or an MX record) points at."""
+    with Sink(credentials=("relayuser", "relaypass")) as other:
+        q = queue(
+            files={"transport": f"other.test  smtp:[127.0.0.1]:{other.port}\n"},
+            submission={
+                "transport_maps": "transport",
+                "relayhost": f"[127.0.0.1]:{free_port()}",
+                "relayhost_user": "relayuser",
+                "relayhost_password": "relaypass",
+            },
+        )
+        q.submit("alice@example.test", ["x@other.test"])
+        assert q.run_incoming() == ["removed"]
+    assert [m.auth_user for m in other.messages] == [None]
