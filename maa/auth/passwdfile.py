@@ -15,6 +15,7 @@ lookup, so an admin's edit is live at once without a restart.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import grp
 import os
 import pwd
@@ -138,6 +139,7 @@ def _parse_extra(text: str) -> tuple[dict[str, str], dict[str, str]]:
     return userdb, passdb
 
 
+@functools.lru_cache(maxsize=8)
 def _location_root(location: str) -> tuple[str, str]:
     """(driver, directory under which every expanded path must stay)."""
     driver, _, rest = location.partition(":")
@@ -269,11 +271,12 @@ def _drop_nested_locations(
         owners.setdefault(_location_path(entry.user), []).append(key)
     refused: set[tuple[str, str]] = set()
     for location, keys in owners.items():
-        parent = os.path.dirname(location)
-        while parent and parent != os.path.dirname(parent):
-            if parent in owners:
-                refused.update(keys, owners[parent])
-            parent = os.path.dirname(parent)
+        cut = location.rfind("/")
+        while cut > 0:
+            parent = owners.get(location[:cut])
+            if parent is not None:
+                refused.update(keys, parent)
+            cut = location.rfind("/", 0, cut)
     for key in sorted(refused, key=lambda k: entries[k].lineno):
         entry = entries.pop(key)
         problems.append(

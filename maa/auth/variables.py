@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 
 SHORT_NAMES = {"u": "user", "n": "username", "d": "domain", "h": "home"}
+KNOWN_NAMES = frozenset(SHORT_NAMES.values())
 _MODIFIERS = {"L": str.lower, "U": str.upper}
 
 
@@ -17,12 +19,14 @@ class VariableError(ValueError):
     pass
 
 
-def expand(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with every variable replaced from ``values`` (keyed by long name).
+# A template compiled once: literal text, or (variable name, modifiers) to look up.
+_Part = str | tuple[str, tuple[Callable[[str], str], ...]]
 
-    Raises VariableError for an unknown variable or a trailing ``%``.
-    """
-    out: list[str] = []
+
+@functools.lru_cache(maxsize=64)
+def _compile(template: str) -> tuple[_Part, ...]:
+    parts: list[_Part] = []
+    literal: list[str] = []
     i = 0
     n = len(template)
     while i < n:
@@ -30,7 +34,7 @@ def expand(template: str, values: Mapping[str, str]) -> str:
         if ch != "%":
             j = template.find("%", i)
             j = n if j < 0 else j
-            out.append(template[i:j])
+            literal.append(template[i:j])
             i = j
             continue
         i += 1
@@ -42,7 +46,7 @@ def expand(template: str, values: Mapping[str, str]) -> str:
             raise VariableError(f"{template!r}: '%' at the end")
         ch = template[i]
         if ch == "%" and not modifiers:
-            out.append("%")
+            literal.append("%")
             i += 1
             continue
         if ch == "{":
@@ -56,9 +60,33 @@ def expand(template: str, values: Mapping[str, str]) -> str:
             if not name:
                 raise VariableError(f"{template!r}: unknown variable %{ch}")
             i += 1
-        if name not in values:
+        if name not in KNOWN_NAMES:
             raise VariableError(f"{template!r}: unknown variable %{{{name}}}")
-        value = values[name]
+        if literal:
+            parts.append("".join(literal))
+            literal = []
+        parts.append((name, tuple(modifiers)))
+    if literal:
+        parts.append("".join(literal))
+    return tuple(parts)
+
+
+def expand(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with every variable replaced from ``values`` (keyed by long name).
+
+    Raises VariableError for an unknown variable or a trailing ``%``.
+    """
+    if "%" not in template:
+        return template
+    out: list[str] = []
+    for part in _compile(template):
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        name, modifiers = part
+        value = values.get(name)
+        if value is None:
+            raise VariableError(f"{template!r}: %{{{name}}} has no value here")
         for modify in modifiers:
             value = modify(value)
         out.append(value)
