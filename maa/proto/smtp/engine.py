@@ -500,7 +500,8 @@ class SmtpEngine:
             self._send(r.S252_VRFY)
 
     def _help(self, cmd: c.Help) -> None:
-        self._send(r.S214_HELP)
+        verbs = " ".join(v for v in c.VERBS if v in VERBS[self.dialect])
+        self._send(r.Reply(214, "2.0.0", f"Commands: {verbs}"))
 
     def _starttls(self, cmd: c.StartTls) -> None:
         if self.tls_active:

@@ -46,9 +46,6 @@ S250_SENDER_OK = Reply(250, "2.1.0", "Ok")
 S250_RCPT_OK = Reply(250, "2.1.5", "Ok")
 S250_RESET = Reply(250, "2.0.0", "Ok")
 S252_VRFY = Reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery")
-S214_HELP = Reply(
-    214, "2.0.0", "Commands: LHLO EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"
-)
 S221_BYE = Reply(221, "2.0.0", "Bye")
 S220_TLS_GO = Reply(220, "2.0.0", "Ready to start TLS")
 S235_AUTH_OK = Reply(235, "2.7.0", "Authentication successful")

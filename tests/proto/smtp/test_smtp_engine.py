@@ -151,7 +151,9 @@ def test_noop_vrfy_help_quit() -> None:
     assert s.send(b"NOOP whatever\r\n") == b"250 2.0.0 Ok\r\n"
     assert s.codes(b"VRFY alice\r\n") == [252]
     assert s.codes(b"VRFY\r\n") == [501]
-    assert s.codes(b"HELP\r\n") == [214]
+    assert s.send(b"HELP\r\n") == (
+        b"214 2.0.0 Commands: LHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\r\n"
+    )
     assert s.send(b"QUIT\r\nNOOP\r\n") == b"221 2.0.0 mx.example.test Bye\r\n"
     assert s.engine.closed and s.of_type(ev.Closing)
     assert s.send(b"NOOP\r\n") == b""
@@ -215,6 +217,12 @@ def test_smtp_dsn_and_smtputf8_parameters_pass_through() -> None:
     assert mail.params == {"SMTPUTF8": None, "RET": "HDRS", "ENVID": "abc"}  # type: ignore[attr-defined]
     assert rcpt.params == {"NOTIFY": "SUCCESS,FAILURE", "ORCPT": "rfc822;b@x.test"}  # type: ignore[attr-defined]
     assert s.codes(b"RCPT TO:<c@x.test> NOTIFY=NEVER,SUCCESS\r\n") == [501]
+
+
+def test_smtp_data_without_valid_recipients_is_554() -> None:
+    s = Session(Dialect.SMTP)
+    out = s.send(b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<nobody@x.test>\r\nDATA\r\n")
+    assert out.endswith(b"554 5.5.1 Error: no valid recipients\r\n")
 
 
 def test_helo_client_gets_no_esmtp_parameters() -> None:
