@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from maa.storage.interface import DELETED, FLAGGED, SEEN
+from maa.storage.interface import ANSWERED, DELETED, FLAGGED, SEEN
 from maa.storage.mbox import MboxStore
 
 REPO = Path(__file__).parents[2]
@@ -207,3 +207,29 @@ def test_inbox_removed_behind_our_back_is_made_again(tmp_path: Path) -> None:
     new = inbox.append(numbered(2, 100))
     assert new > old
     assert inbox.read(new) == numbered(2, 100)
+
+
+def test_status_headers_rewritten_by_a_mail_reader_keep_the_uid(tmp_path: Path) -> None:
+    """mutt marks a message read by rewriting the file with a Status: header in it."""
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    inbox = store.folder("INBOX")
+    uids = [inbox.append(numbered(n, 300), [FLAGGED] if n == 1 else []) for n in range(3)]
+    inbox.set_cached(uids[1], "envelope", b"cached")
+    path = root / "inbox"
+    text = path.read_bytes().replace(
+        b"Subject: message 00001\n", b"Subject: message 00001\nStatus: RO\nX-Status: A\n"
+    )
+    temp = root / "mutt.tmp"
+    temp.write_bytes(text)
+    os.rename(temp, path)
+    assert inbox.refresh() is True
+    assert [i.uid for i in inbox.messages()] == uids
+    info = inbox.message(uids[1])
+    assert info.flags == {FLAGGED, SEEN, ANSWERED}
+    shown = inbox.read(uids[1])
+    assert b"\r\nStatus: RO\r\nX-Status: A\r\n" in shown
+    assert info.size == len(shown) == len(numbered(1, 300)) + len(b"Status: RO\r\nX-Status: A\r\n")
+    assert inbox.get_cached(uids[1], "envelope") is None  # content changed: parse again
+    assert inbox.vanished_since(0) == []
+    assert inbox.read(uids[2]) == numbered(2, 300)

@@ -143,8 +143,9 @@ class MboxFolder:
                 highestmodseq=row.highestmodseq,
                 fallback_date=stat.st_mtime,
             )
-            index.put_records(db, row.id, result.added + result.moved)
+            index.put_records(db, row.id, result.added + result.moved + result.rewritten)
             index.remove_records(db, row.id, result.removed, result.highestmodseq)
+            index.drop_cached(db, row.id, [record.uid for record in result.rewritten])
             row = replace(
                 row,
                 uidnext=result.uidnext,
@@ -295,6 +296,7 @@ class MboxFolder:
                             body_end=w.body_end,
                             size=w.size,
                             fingerprint=w.fingerprint,
+                            loose=w.loose,
                             flags=frozenset(f for f in item[1] if f != _RECENT),
                             internal_date=when,
                             modseq=modseq,

@@ -53,6 +53,11 @@ _STRICT_FROM_LINE = re.compile(rb"From \S+ +" + _ASCTIME.pattern + rb"\s*$")
 _CONTENT_LENGTH = re.compile(
     rb"^Content-Length:[ \t]*(\d{1,15})[ \t]*$", re.MULTILINE | re.IGNORECASE
 )
+_VOLATILE_HEADER = re.compile(
+    rb"^(?:Status|X-Status|X-Keywords|X-UID|X-IMAPbase|X-IMAP|Content-Length|Lines):"
+    rb"[^\n]*\n(?:[ \t][^\n]*\n)*",
+    re.MULTILINE | re.IGNORECASE,
+)
 _DOVECOT_HEADER = re.compile(
     rb"^(X-IMAPbase|X-IMAP|X-UID|Status|X-Status|X-Keywords):[ \t]*([^\r\n]*)",
     re.MULTILINE | re.IGNORECASE,
@@ -207,6 +212,7 @@ class ScannedMessage:
     body_end: int  # end of the message (the separating empty line excluded)
     size: int  # bytes of the CRLF form
     fingerprint: bytes  # hash of the From_ line and the message as on disk
+    loose: bytes  # the same, blind to status headers mail readers rewrite (loose_fingerprint)
     internal_date: float | None
     headers: dict[str, str]  # Dovecot's X-UID, Status, X-Status, X-Keywords, X-IMAPbase
 
@@ -305,9 +311,29 @@ def _measure(
         body_end=body_end,
         size=size,
         fingerprint=digest.digest(),
+        loose=loose_fingerprint(
+            mm[from_offset:body_offset],
+            mm[body_offset : min(body_end, body_offset + HEADER_SCAN_LIMIT)],
+            body_end - body_offset,
+        ),
         internal_date=parse_from_date(mm[from_offset:body_offset]),
         headers=headers,
     )
+
+
+def loose_fingerprint(from_line: bytes, head: bytes, length: int) -> bytes:
+    """A message's identity that survives a mail reader rewriting its status headers (mutt
+    writes ``Status:``/``X-Status:``, Dovecot ``X-Keywords:``/``X-UID:``): its From_ line, its
+    other header lines and the length of what follows them. ``head`` is the start of the
+    message as on disk, ``length`` its whole length."""
+    blank = 0 if head.startswith(b"\n") else head.find(b"\n\n") + 1
+    digest = hashlib.blake2b(from_line, digest_size=16)
+    if blank <= 0 and not head.startswith(b"\n"):
+        digest.update(b"\0whole\0" + head + b"\0%d" % length)  # headers longer than ``head``
+        return digest.digest()
+    digest.update(_VOLATILE_HEADER.sub(b"", head[:blank]))
+    digest.update(b"\0%d" % (length - blank))
+    return digest.digest()
 
 
 def _dovecot_headers(mm: mmap.mmap, start: int, end: int) -> dict[str, str]:

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS message (
     body_end INTEGER NOT NULL,
     size INTEGER NOT NULL,
     fingerprint BLOB NOT NULL,
+    loose BLOB NOT NULL,
     flags TEXT NOT NULL,
     internal_date REAL NOT NULL,
     modseq INTEGER NOT NULL,
@@ -81,7 +82,8 @@ class Record:
     body_offset: int
     body_end: int
     size: int
-    fingerprint: bytes
+    fingerprint: bytes  # hash of its bytes on disk, From_ line included
+    loose: bytes  # the same without the status headers mail readers rewrite
     flags: frozenset[str]
     internal_date: float
     modseq: int
@@ -266,12 +268,14 @@ class Index:
     def records(self, folder_id: int) -> list[Record]:
         with self.lock:
             rows = self._db.execute(
-                "SELECT uid, from_offset, body_offset, body_end, size, fingerprint, flags,"
-                " internal_date, modseq FROM message WHERE folder = ? ORDER BY uid",
+                "SELECT uid, from_offset, body_offset, body_end, size, fingerprint, loose,"
+                " flags, internal_date, modseq FROM message WHERE folder = ? ORDER BY uid",
                 (folder_id,),
             ).fetchall()
         return [
-            Record(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), _flags_set(r[6]), r[7], r[8])
+            Record(
+                r[0], r[1], r[2], r[3], r[4], bytes(r[5]), bytes(r[6]), _flags_set(r[7]), r[8], r[9]
+            )
             for r in rows
         ]
 
@@ -280,7 +284,8 @@ class Index:
     ) -> None:
         db.executemany(
             "INSERT OR REPLACE INTO message (folder, uid, from_offset, body_offset, body_end,"
-            " size, fingerprint, flags, internal_date, modseq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " size, fingerprint, loose, flags, internal_date, modseq)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     folder_id,
@@ -290,6 +295,7 @@ class Index:
                     r.body_end,
                     r.size,
                     r.fingerprint,
+                    r.loose,
                     _flags_text(r.flags),
                     r.internal_date,
                     r.modseq,
@@ -314,6 +320,11 @@ class Index:
         db.executemany(
             "INSERT OR REPLACE INTO expunged (folder, uid, modseq) VALUES (?, ?, ?)",
             [(folder_id, uid, modseq) for _, uid in rows],
+        )
+
+    def drop_cached(self, db: sqlite3.Connection, folder_id: int, uids: Iterable[int]) -> None:
+        db.executemany(
+            "DELETE FROM cache WHERE folder = ? AND uid = ?", [(folder_id, uid) for uid in uids]
         )
 
     def vanished_since(self, folder_id: int, modseq: int) -> list[int]:

@@ -3,8 +3,10 @@
 Another program may append to the file (Postfix's local(8), procmail, formail) or rewrite it
 (mutt, or our own expunge interrupted between the rename and the index commit). Messages are
 recognized by a hash of their bytes, so a message keeps its UID and flags wherever it moved;
-a message the index never saw gets a new UID; an indexed message no longer in the file is
-expunged.
+failing that, by a hash blind to the status headers mail readers rewrite (mutt marking a
+message read rewrites its ``Status:``), so it keeps its UID, gains the flags those headers
+give and is re-measured. A message the index never saw gets a new UID; an indexed message no
+longer in the file is expunged.
 
 The first time a folder is indexed, Dovecot's headers are honoured, so an mbox Dovecot
 wrote keeps its UIDVALIDITY, UIDs and flags: ``X-IMAPbase: <uidvalidity> <last uid> [kw...]``
@@ -30,14 +32,11 @@ class Reconciled:
     records: dict[int, Record]  # the folder's messages now, ascending UID
     added: list[Record] = field(default_factory=list)
     moved: list[Record] = field(default_factory=list)  # same message, new offsets
+    rewritten: list[Record] = field(default_factory=list)  # status headers changed
     removed: list[int] = field(default_factory=list)
     uidnext: int = 1
     highestmodseq: int = 1
     uidvalidity: int | None = None  # set when a Dovecot header gave it
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.removed)
 
 
 def flags_from_headers(headers: dict[str, str]) -> frozenset[str]:
@@ -111,12 +110,15 @@ def reconcile(
                 )
                 result.moved.append(record)
             kept[record.uid] = record
+        fresh = _match_rewritten(fresh, unclaimed, kept, result)
         result.removed = sorted(uid for uid in old if uid not in kept)
     else:
         kept = dict(old)
         fresh = scanned
 
-    modseq = highestmodseq + 1 if (fresh or result.removed) else highestmodseq
+    modseq = highestmodseq + 1 if (fresh or result.removed or result.rewritten) else highestmodseq
+    result.rewritten = [replace(record, modseq=modseq) for record in result.rewritten]
+    kept.update((record.uid, record) for record in result.rewritten)
     next_uid = max(uidnext, 1)
     for message in fresh:
         uid = None
@@ -137,6 +139,7 @@ def reconcile(
             body_end=message.body_end,
             size=message.size,
             fingerprint=message.fingerprint,
+            loose=message.loose,
             flags=flags_from_headers(message.headers),
             internal_date=message.internal_date or fallback_date,
             modseq=modseq,
@@ -149,3 +152,35 @@ def reconcile(
     result.highestmodseq = modseq
     result.records = dict(sorted(kept.items()))
     return result
+
+
+def _match_rewritten(
+    fresh: list[ScannedMessage],
+    unclaimed: dict[bytes, deque[Record]],
+    kept: dict[int, Record],
+    result: Reconciled,
+) -> list[ScannedMessage]:
+    """Pair messages no exact hash matched by their loose hash; returns those still unpaired."""
+    by_loose: dict[bytes, deque[Record]] = {}
+    for leftovers in unclaimed.values():
+        for record in leftovers:
+            by_loose.setdefault(record.loose, deque()).append(record)
+    unpaired = []
+    for message in fresh:
+        queue = by_loose.get(message.loose)
+        if not queue:
+            unpaired.append(message)
+            continue
+        record = queue.popleft()
+        rewritten = replace(
+            record,
+            from_offset=message.from_offset,
+            body_offset=message.body_offset,
+            body_end=message.body_end,
+            size=message.size,
+            fingerprint=message.fingerprint,
+            flags=record.flags | flags_from_headers(message.headers),
+        )
+        result.rewritten.append(rewritten)
+        kept[record.uid] = rewritten
+    return unpaired

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from maa.storage.mbox.format import EncodeResult, encode_message, from_line
+from maa.storage.mbox.format import (
+    HEADER_SCAN_LIMIT,
+    EncodeResult,
+    encode_message,
+    from_line,
+    loose_fingerprint,
+)
 from maa.storage.mbox.index import Record
 
 # Bytes gathered before one write(2): fewer system calls for messages of many short lines.
@@ -39,6 +45,7 @@ class Written:
     body_end: int
     size: int
     fingerprint: bytes
+    loose: bytes
 
 
 class _Output:
@@ -89,13 +96,20 @@ def append_messages(
             out.write(line)
             body_offset = out.position
             result = EncodeResult()
+            first_pieces: list[bytes] = []  # the head, for loose_fingerprint
+            kept = 0
             for piece in encode_message(source, result):
                 digest.update(piece)
                 out.write(piece)
+                if kept < HEADER_SCAN_LIMIT:
+                    first_pieces.append(piece[: HEADER_SCAN_LIMIT - kept])
+                    kept += len(first_pieces[-1])
             body_end = out.position
             out.write(b"\n")
+            head = b"".join(first_pieces)
+            loose = loose_fingerprint(line, head, body_end - body_offset)
             written.append(
-                Written(from_offset, body_offset, body_end, result.size, digest.digest())
+                Written(from_offset, body_offset, body_end, result.size, digest.digest(), loose)
             )
         out.flush()
         if durable:
@@ -167,6 +181,7 @@ def rewrite(
                     body_end=record.body_end + shift,
                     size=record.size,
                     fingerprint=record.fingerprint,
+                    loose=record.loose,
                     flags=record.flags,
                     internal_date=record.internal_date,
                     modseq=record.modseq,
