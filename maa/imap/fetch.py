@@ -112,6 +112,10 @@ def _section(message: _Message, section: Section) -> bytes:
 
 Piece = bytes | StreamedLiteral
 
+# Thunderbird reads large messages as BODY.PEEK[]<offset.65536> chunks: ranges up to this size
+# are read with Folder.read(uid, offset, length) (bounded memory, no reading from the start).
+PARTIAL_IN_MEMORY = 1024 * 1024
+
 # The items answered from the index alone (``UID FETCH 1:* (FLAGS)`` on 100,000 messages).
 _INDEX_ITEMS: dict[str, Callable[[SelectedView, int], bytes]] = {
     "UID": lambda view, uid: b"UID %d" % uid,
@@ -135,6 +139,8 @@ def _streamed(message: _Message, name: bytes, item: FetchItem) -> list[Piece] | 
         if item.partial is not None:
             offset = min(item.partial[0], size)
             length = min(item.partial[1], size - offset)
+            if length <= PARTIAL_IN_MEMORY:
+                return None  # Folder.read of the range: no skipping through the file
     piece = StreamedLiteral(message.view.folder, message.uid, offset, length)
     return [name + b" {%d}\r\n" % length, piece]
 

@@ -59,6 +59,11 @@ def test_append_and_fetch_a_large_message_byte_exact(ctx: ServerContext) -> None
         assert data[0][1] == message[1000000:1065536]  # type: ignore[index]
         data = ok(m.fetch("1", "BODY.PEEK[]<3145000.99999>"))
         assert data[0][1] == message[3145000:]  # type: ignore[index]
+        # Thunderbird's way: 64 KiB partial fetches, up to the end and past it
+        for offset in (0, 65536, 131072, len(message) - 1000, len(message) + 10):
+            data = ok(m.fetch("1", f"BODY.PEEK[]<{offset}.65536>"))
+            assert isinstance(data[0], tuple)
+            assert data[0][1] == message[offset : offset + 65536]
         data = ok(m.fetch("1", "RFC822"))  # streamed, then \Seen reported
         assert data[0][1] == message  # type: ignore[index]
         assert b"\\Seen" in b"".join(x if isinstance(x, bytes) else x[0] for x in data)  # type: ignore[misc]
