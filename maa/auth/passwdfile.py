@@ -21,6 +21,7 @@ import os
 import pwd
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,6 +290,14 @@ def _drop_nested_locations(
     problems.sort(key=lambda p: p.lineno)
 
 
+# (st_dev, st_ino, st_size, st_mtime_ns) of the users file as last read.
+_Stamp = tuple[int, int, int, int]
+_NEVER: _Stamp = (-1, -1, -1, -1)
+# Seconds after a write during which another same-size write may leave mtime unchanged
+# (filesystems with one- or two-second timestamps).
+_MTIME_SETTLE = 2.0
+
+
 class PasswdFile:
     """A users file as ``UserDB`` and password checker, re-read whenever it changes."""
 
@@ -299,7 +308,11 @@ class PasswdFile:
         self.mail_location_base = mail_location_base
         self.default_realm = default_realm.lower() if default_realm else None
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int, int] | None = None
+        self._stamp: _Stamp | None = _NEVER
+        # When the file was read in the same second it was written, a later write with the
+        # same size could keep the same mtime on a coarse-grained filesystem: read it once
+        # more after this time.
+        self._recheck_at: float | None = None
         self._snapshot = _Snapshot({}, [])
         self.reload_if_changed()
 
@@ -308,35 +321,47 @@ class PasswdFile:
         """The bad lines of the last read."""
         return list(self._snapshot.problems)
 
-    def _stat(self) -> tuple[int, int, int, int] | None:
+    def _stat(self) -> _Stamp | None:
+        """The file's identity and version; None when it does not exist."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             return None
+        except OSError as e:  # keep serving what was read last
+            return (-2, e.errno or 0, 0, 0)
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _unchanged(self, stamp: _Stamp | None) -> bool:
+        if stamp != self._stamp:
+            return False
+        return self._recheck_at is None or time.time() < self._recheck_at
 
     def reload_if_changed(self) -> bool:
         """Re-read the file if it changed since the last read; True when it did."""
-        stamp = self._stat()
-        if stamp == self._stamp and self._stamp is not None:
+        if self._unchanged(self._stat()):
             return False
         with self._lock:
             stamp = self._stat()
-            if stamp == self._stamp and self._stamp is not None:
+            if self._unchanged(stamp):
                 return False
+            self._stamp = stamp
+            self._recheck_at = None
             try:
                 text = self.path.read_text(encoding="utf-8", errors="surrogateescape")
             except FileNotFoundError:
-                if self._stamp is not None or not self._snapshot.entries:
-                    log.error(None, f"passwd-file {self.path}: no such file: no users")
+                log.error(None, f"passwd-file {self.path}: no such file: no users")
                 self._stamp = None
                 self._snapshot = _Snapshot({}, [])
                 return True
+            except OSError as e:
+                log.error(None, f"passwd-file {self.path}: {e.strerror}: keeping the last read")
+                return False
+            if stamp is not None and time.time() - stamp[3] / 1e9 < _MTIME_SETTLE:
+                self._recheck_at = stamp[3] / 1e9 + _MTIME_SETTLE
             snapshot = parse_text(text, self.path, self.mail_location_base)
             for problem in snapshot.problems:
                 log.warning(None, f"passwd-file {problem}")
             self._snapshot = snapshot
-            self._stamp = stamp
             return True
 
     def find(self, name: str) -> PasswdEntry | None:

@@ -26,13 +26,15 @@ def auth_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
     """Records of the ``maa.auth`` logger, even when the ``maa`` tree does not propagate."""
     logger = logging.getLogger("maa.auth")
     logger.addHandler(caplog.handler)
-    old_level = logger.level
+    old_level, old_propagate = logger.level, logger.propagate
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # caplog's root handler would see each record a second time
     try:
         yield caplog
     finally:
         logger.removeHandler(caplog.handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
 
 
 def write(path: Path, *lines: str) -> Path:
@@ -275,6 +277,28 @@ def test_missing_file_means_no_users(tmp_path: Path, auth_log: pytest.LogCapture
     assert any("no such file" in r.getMessage() for r in auth_log.records)
     write(tmp_path / "absent", "alice@example.test:{PLAIN}secret")
     assert passwd.verify("alice@example.test", "secret") is not None
+
+
+def test_missing_file_is_logged_once(tmp_path: Path, auth_log: pytest.LogCaptureFixture) -> None:
+    passwd = PasswdFile(tmp_path / "absent", BASE)
+    for _ in range(5):
+        assert passwd.lookup("alice@example.test") is None
+    assert sum("no such file" in r.getMessage() for r in auth_log.records) == 1
+
+
+def test_unreadable_file_keeps_the_last_read(
+    tmp_path: Path, auth_log: pytest.LogCaptureFixture
+) -> None:
+    users = write(tmp_path / "users", "alice@example.test:{PLAIN}secret")
+    passwd = PasswdFile(users, BASE)
+    users.unlink()
+    users.mkdir()  # read_text() now fails with EISDIR, whoever runs the test
+    for _ in range(3):
+        assert passwd.verify("alice@example.test", "secret") is not None
+    assert sum("keeping the last read" in r.getMessage() for r in auth_log.records) == 1
+    users.rmdir()
+    write(users, "alice@example.test:{PLAIN}next")
+    assert passwd.verify("alice@example.test", "next") is not None
 
 
 _name_chars = st.characters(codec="utf-8", exclude_characters="\n\r")
