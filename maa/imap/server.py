@@ -122,6 +122,8 @@ class IMAPServerProtocol(protocol.Protocol):
         self._process()
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        # Twisted leaves this set; a login or APPEND finishing later must see it.
+        self.connected = False
         if self._autologout is not None and self._autologout.active():
             self._autologout.cancel()
         self._stop_idle_poll()
