@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
+import dns.resolver
+
 from maa.auth.model import MailUser
 from maa.config import Config
 from maa.log import service_log
@@ -89,6 +91,7 @@ class Deliverer:
         *,
         on_enqueue: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        resolver: dns.resolver.Resolver | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -101,7 +104,7 @@ class Deliverer:
         if sub.relayhost_user and sub.relayhost_password is not None:
             self.relay_login = (sub.relayhost_user, sub.relayhost_password)
         self.credentials = FileTable(sub.relayhost_credentials, Credentials.load)
-        self.client = SmtpClient(config.server.hostname)
+        self.client = SmtpClient(config.server.hostname, resolver=resolver)
 
     def run(self, queue_id: str, source: QueueName) -> RunResult:
         """Deliver what can be delivered of one message now. ``source`` is the queue it is

@@ -13,6 +13,7 @@ Postfix's ``smtp_tls_security_level = may``. Replies map to per-recipient outcom
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import smtplib
 import socket
@@ -73,12 +74,12 @@ def format_reply(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
-def mx_hosts(nexthop: NextHop) -> list[str]:
-    """The hosts to try for a next hop, best first."""
+def mx_hosts(nexthop: NextHop, resolver: dns.resolver.Resolver | None = None) -> list[str]:
+    """The hosts to try for a next hop, best first (``resolver``: the system's by default)."""
     if not nexthop.mx_lookup:
         return [nexthop.host]
     try:
-        answer = dns.resolver.resolve(nexthop.host, "MX")
+        answer = (resolver or dns.resolver.get_default_resolver()).resolve(nexthop.host, "MX")
     except dns.resolver.NXDOMAIN as e:
         raise DnsFailure(f"Host or domain name not found: {nexthop.host}", permanent=True) from e
     except dns.resolver.NoAnswer:
@@ -92,6 +93,29 @@ def mx_hosts(nexthop: NextHop) -> list[str]:
     if hosts == [""]:  # RFC 7505 null MX: the domain accepts no mail
         raise DnsFailure(f"Domain {nexthop.host} does not accept mail (null MX)", permanent=True)
     return [h for h in hosts if h]
+
+
+def host_addresses(host: str, resolver: dns.resolver.Resolver | None = None) -> list[str]:
+    """A mail host's addresses, IPv4 first. Looked up in DNS, as Postfix's default
+    ``smtp_host_lookup = dns`` does (no /etc/hosts), except IP literals and ``localhost``."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    if host == "localhost" or host.endswith(".localhost"):
+        return ["127.0.0.1", "::1"]
+    resolver = resolver or dns.resolver.get_default_resolver()
+    found: list[str] = []
+    for rtype in ("A", "AAAA"):
+        try:
+            found += [r.to_text() for r in resolver.resolve(host, rtype)]
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            continue
+        except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
+            raise DnsFailure(f"Host name lookup failed for {host}: {e}", permanent=False) from e
+    if not found:
+        raise DnsFailure(f"Host or domain name not found: {host}", permanent=False)
+    return found
 
 
 def _unverified_tls() -> ssl.SSLContext:
@@ -132,9 +156,16 @@ class Message:
 
 
 class SmtpClient:
-    def __init__(self, helo: str, *, timeout: float = REPLY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        helo: str,
+        *,
+        timeout: float = REPLY_TIMEOUT,
+        resolver: dns.resolver.Resolver | None = None,
+    ) -> None:
         self.helo = helo
         self.timeout = timeout
+        self.resolver = resolver
 
     def send(
         self, nexthop: NextHop, message: Message, *, auth: tuple[str, str] | None = None
@@ -143,7 +174,7 @@ class SmtpClient:
         ``auth`` when the server offers it — only under TLS or on loopback, so the password
         never crosses a network in the clear."""
         try:
-            hosts = mx_hosts(nexthop)
+            hosts = mx_hosts(nexthop, self.resolver)
         except DnsFailure as e:
             outcome: Outcome = "bounced" if e.permanent else "deferred"
             status = "5.4.4" if e.permanent else "4.4.3"
@@ -151,24 +182,26 @@ class SmtpClient:
         last_error = "no mail hosts"
         for host in hosts:
             try:
-                return self._send_to(host, nexthop.port, message, auth)
-            except _TryNextHost as e:
+                addresses = host_addresses(host, self.resolver)
+            except DnsFailure as e:
                 last_error = str(e)
+                continue
+            for address in addresses:
+                try:
+                    return self._send_to(host, address, nexthop.port, message, auth)
+                except _TryNextHost as e:
+                    last_error = str(e)
         return [Result(a, "deferred", last_error, "4.4.1", "none") for a in message.recipients]
 
     def _send_to(
-        self, host: str, port: int, message: Message, auth: tuple[str, str] | None
+        self, host: str, address: str, port: int, message: Message, auth: tuple[str, str] | None
     ) -> list[Result]:
+        relay = f"{host}[{address}]:{port}"
         try:
-            # Given the host here (not to connect()), smtplib also uses it as the TLS SNI name.
-            smtp = smtplib.SMTP(host, port, timeout=self.timeout, local_hostname=self.helo)
+            smtp = smtplib.SMTP(address, port, timeout=self.timeout, local_hostname=self.helo)
         except (OSError, smtplib.SMTPException) as e:
-            raise _TryNextHost(f"connect to {host}[{host}]:{port}: {_reason(e)}") from e
-        try:
-            peer = smtp.sock.getpeername()[0] if smtp.sock else host
-        except OSError:
-            peer = host
-        relay = f"{host}[{peer}]:{port}"
+            raise _TryNextHost(f"connect to {relay}: {_reason(e)}") from e
+        peer = address
         try:
             return self._transaction(smtp, relay, message, auth, address_is_loopback(peer))
         except _TryNextHost:

@@ -1,3 +1,3 @@
-from queue_fixtures import maillog, make_ctx
+from queue_fixtures import maillog, make_ctx, tls_pair
 
-__all__ = ["maillog", "make_ctx"]
+__all__ = ["maillog", "make_ctx", "tls_pair"]

@@ -18,8 +18,16 @@ MAIL_LOCATION = "memory:mail/%d/%n"
 QUEUE_FAST = {"min_backoff": 60.0, "max_backoff": 240.0, "run_interval": 3600.0}
 
 
+@pytest.fixture(scope="session")
+def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    """One self-signed pair for every context (making a key per test costs ~0.3 s)."""
+    from maa.tls import make_self_signed
+
+    return make_self_signed("mail.example.test")
+
+
 @pytest.fixture
-def make_ctx(tmp_path: Path) -> Callable[..., ServerContext]:
+def make_ctx(tmp_path: Path, tls_pair: tuple[bytes, bytes]) -> Callable[..., ServerContext]:
     """A ServerContext whose config has the given section overrides and extra files
     (``files={"aliases": "text"}`` written next to the config)."""
 
@@ -35,6 +43,12 @@ def make_ctx(tmp_path: Path) -> Callable[..., ServerContext]:
         queue = {**QUEUE_FAST, **sections.pop("queue", {})}
         mail = {"location": MAIL_LOCATION, **sections.pop("mail", {})}
         config = load_config(write_config(etc, queue=queue, mail=mail, **sections))
+        cert, key = Path(config.tls.cert), Path(config.tls.key)
+        if not cert.exists():
+            cert.parent.mkdir(parents=True, exist_ok=True)
+            cert.write_bytes(tls_pair[0])
+            key.write_bytes(tls_pair[1])
+            key.chmod(0o600)
         return build_context(config, reactor)
 
     return make

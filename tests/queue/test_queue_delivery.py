@@ -8,8 +8,10 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from dns_zone_support import Zone
 from smtp_sink_support import Sink, free_port
 
 from maa.context import ServerContext
@@ -26,11 +28,13 @@ BODY = (
 
 
 class Queue:
-    def __init__(self, ctx: ServerContext) -> None:
+    def __init__(self, ctx: ServerContext, resolver: Any = None) -> None:
         self.ctx = ctx
         self.store = QueueStore.for_data_dir(ctx.config.data_dir)
         self.router = Router(ctx.config, ctx.userdb)
-        self.deliverer = Deliverer(ctx.config, self.store, self.router, lda_delivery(ctx))
+        self.deliverer = Deliverer(
+            ctx.config, self.store, self.router, lda_delivery(ctx), resolver=resolver
+        )
 
     def submit(self, sender: str, recipients: list[str], body: bytes = BODY) -> str:
         result = enqueue_bytes(
@@ -60,7 +64,7 @@ class Queue:
 
 @pytest.fixture
 def queue(make_ctx: Callable[..., ServerContext]) -> Callable[..., Queue]:
-    return lambda **kw: Queue(make_ctx(**kw))
+    return lambda resolver=None, **kw: Queue(make_ctx(**kw), resolver)
 
 
 def test_local_delivery_to_a_hosted_user(queue: Callable[..., Queue], maillog) -> None:
@@ -266,3 +270,38 @@ def test_relayhost_password_is_not_offered_to_other_next_hops(
         q.submit("alice@example.test", ["x@other.test"])
         assert q.run_incoming() == ["removed"]
     assert [m.auth_user for m in other.messages] == [None]
+
+
+def test_mx_records_in_preference_order(queue: Callable[..., Queue], maillog) -> None:
+    """No relayhost: the recipient domain's MX records, best first, their addresses from DNS
+    too; a dead MX (nothing listens on 127.0.0.2) is skipped. The port comes from a transport
+    route "smtp:domain:port" (MX lookup with a port)."""
+    with Sink() as sink:
+        records = {
+            ("mx.test.", "MX"): ["20 mail.mx.test.", "10 dead.mx.test."],
+            ("dead.mx.test.", "A"): ["127.0.0.2"],
+            ("mail.mx.test.", "A"): ["127.0.0.1"],
+        }
+        with Zone(records) as zone:
+            q = queue(
+                resolver=zone.resolver(),
+                files={"transport": f"mx.test  smtp:mx.test:{sink.port}\n"},
+                submission={"transport_maps": "transport"},
+            )
+            qid = q.submit("alice@example.test", ["x@mx.test"])
+            assert q.run_incoming() == ["removed"]
+    assert [m.recipients for m in sink.messages] == [["x@mx.test"]]
+    assert f"{qid}: to=<x@mx.test>, relay=mail.mx.test[127.0.0.1]:{sink.port}" in maillog.text
+
+
+def test_nxdomain_bounces_and_null_mx_bounces(queue: Callable[..., Queue]) -> None:
+    records = {("nullmx.test.", "MX"): ["0 ."]}
+    with Zone(records) as zone:
+        q = queue(resolver=zone.resolver())
+        q.submit("alice@example.test", ["a@nowhere.test", "b@nullmx.test"])
+        q.run_incoming()
+    reports = [str(m.get_payload()[1]) for m in q.inbox("alice@example.test")]
+    text = "\n".join(reports)
+    assert "Final-Recipient: rfc822; a@nowhere.test" in text
+    assert "Final-Recipient: rfc822; b@nullmx.test" in text
+    assert "Status: 5.4.4" in text
