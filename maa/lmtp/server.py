@@ -158,7 +158,11 @@ class LmtpProtocol(Protocol, TimeoutMixin):
 
     def _check_recipient(self, address: str) -> Reply:
         delimiter = self.ctx.config.mail.recipient_delimiter
-        user, detail = resolve_recipient(self.ctx.userdb, address, delimiter)
+        try:
+            user, detail = resolve_recipient(self.ctx.userdb, address, delimiter)
+        except Exception as e:  # an unreadable users file: the MTA should retry, not bounce
+            log.error(self.session, f"rcpt <{address}>: user lookup failed: {e!r}")
+            return Reply(451, "4.3.0", f"<{address}> Temporary user lookup failure")
         if user is None:
             log.info(self.session, f"rcpt <{address}>: unknown user")
             return Reply(550, "5.1.1", f"<{address}> User doesn't exist: {address}")

@@ -107,7 +107,8 @@ def _no_args(cls: Callable[[], Command]) -> Callable[[str], Command]:
     return parse
 
 
-_DOMAIN = re.compile(r"^(\[[^\[\]\s]+\]|[^\s\[\]<>@]+)$")
+# A domain or an address literal; no space, control character, bracket, angle or @ in it.
+_DOMAIN = re.compile(r"^(\[[^\[\]\x00-\x20\x7f]+\]|[^\x00-\x20\x7f\[\]<>@]+)$")
 
 
 def _hello(verb: str) -> Callable[[str], Command]:

@@ -49,6 +49,11 @@ def test_smtp_verbs_unknown_in_lmtp(verb: bytes) -> None:
     assert Session().send(verb + b" x\r\n") == b"500 5.5.1 Unknown command\r\n"
 
 
+@pytest.mark.parametrize("name", [b"", b"a\x01b", b"a<b", b"x@y", b"[1.2.3.4"])
+def test_bad_hello_names_are_refused(name: bytes) -> None:
+    assert Session().codes(b"LHLO " + name + b"\r\n") == [501]
+
+
 def test_lhlo_unknown_in_smtp() -> None:
     assert Session(Dialect.SMTP).codes(b"LHLO x\r\n") == [500]
 
