@@ -50,10 +50,27 @@ def _date_key(node: ThreadNode) -> tuple[datetime, int]:
     return message.date, message.id
 
 
-def _sort(nodes: list[ThreadNode]) -> None:
-    for node in nodes:
-        _sort(node.children)
-    nodes.sort(key=_date_key)
+def _descendants_first(roots: Iterable[ThreadNode]) -> list[ThreadNode]:
+    """Every node below and including ``roots``, each after all of its descendants.
+
+    Iterative on purpose: a reply chain thousands of messages long (which anyone can mail
+    to anyone) must not hit Python's recursion limit.
+    """
+    order: list[ThreadNode] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(node.children)
+    order.reverse()
+    return order
+
+
+def _sort(roots: list[ThreadNode]) -> None:
+    """Step 7: every sibling set by sent date (then id); a dummy by its first child's."""
+    for node in _descendants_first(roots):
+        node.children.sort(key=_date_key)
+    roots.sort(key=_date_key)
 
 
 # --- ORDEREDSUBJECT ----------------------------------------------------------------------
@@ -79,6 +96,10 @@ def thread_orderedsubject(messages: Iterable[ThreadMessage]) -> list[ThreadNode]
 
 
 def _is_ancestor(ancestor: ThreadNode, node: ThreadNode | None) -> bool:
+    """Whether ``ancestor`` is ``node`` or above it, so that putting ``ancestor`` below
+    ``node`` would make a loop. Callers check identity themselves and skip the walk for a
+    childless ``ancestor``, which is above nothing: a long chain then threads in linear
+    time."""
     while node is not None:
         if node is ancestor:
             return True
@@ -113,31 +134,41 @@ def _link_references(messages: Iterable[ThreadMessage]) -> list[ThreadNode]:
                 previous is not None
                 and current.parent is None
                 and current is not previous
-                and not _is_ancestor(current, previous)
+                and not (current.children and _is_ancestor(current, previous))
             ):
                 _link(previous, current)
             previous = current
         _unlink(node)
-        if previous is not None and previous is not node and not _is_ancestor(node, previous):
+        if (
+            previous is not None
+            and previous is not node
+            and not (node.children and _is_ancestor(node, previous))
+        ):
             _link(previous, node)
     return [node for node in table.values() if node.parent is None]
 
 
-def _prune(nodes: list[ThreadNode], at_root: bool) -> list[ThreadNode]:
+def _prune(roots: list[ThreadNode]) -> list[ThreadNode]:
     """Step 4: drop empty dummies; a dummy's children replace it, except that at the root
     only a single child is promoted."""
-    out: list[ThreadNode] = []
-    for node in nodes:
-        node.children = _prune(node.children, False)
+    for node in _descendants_first(roots):
+        kept: list[ThreadNode] = []
         for child in node.children:
+            if child.message is None:
+                kept.extend(child.children)  # already pruned: no dummies left among them
+            else:
+                kept.append(child)
+        node.children = kept
+        for child in kept:
             child.parent = node
-        if node.message is None:
-            if not node.children:
-                continue
-            if not at_root or len(node.children) == 1:
-                out.extend(node.children)
-                continue
-        out.append(node)
+    out: list[ThreadNode] = []
+    for node in roots:
+        if node.message is None and len(node.children) <= 1:
+            out.extend(node.children)
+        else:
+            out.append(node)
+    for node in out:
+        node.parent = None
     return out
 
 
@@ -189,9 +220,7 @@ def _merge_by_subject(roots: list[ThreadNode]) -> list[ThreadNode]:
 
 def thread_references(messages: Sequence[ThreadMessage]) -> list[ThreadNode]:
     """RFC 5256 REFERENCES threading (steps 1 to 7) of the given messages."""
-    roots = _prune(_link_references(messages), True)
-    for root in roots:
-        root.parent = None
+    roots = _prune(_link_references(messages))
     _sort(roots)
     roots = _merge_by_subject(roots)
     _sort(roots)
@@ -201,17 +230,33 @@ def thread_references(messages: Sequence[ThreadMessage]) -> list[ThreadNode]:
 # --- response syntax ---------------------------------------------------------------------
 
 
-def _chain(node: ThreadNode) -> bytes:
-    head = b"" if node.message is None else b"%d" % node.message.id
-    children = node.children
-    if node.message is not None and len(children) == 1:
-        return head + b" " + _chain(children[0])
-    nested = b"".join(b"(" + _chain(child) + b")" for child in children)
-    if not head:
-        return nested
-    return head + b" " + nested if nested else head
+def _write(root: ThreadNode, out: bytearray) -> None:
+    """One thread without its outer parentheses: ``1 2 (3)(4 5)``. Iterative, like
+    :func:`_descendants_first`."""
+    stack: list[ThreadNode | bytes] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            out += item
+            continue
+        children = item.children
+        if item.message is not None:
+            out += b"%d" % item.message.id
+            if not children:
+                continue
+            out += b" "
+            if len(children) == 1:
+                stack.append(children[0])
+                continue
+        for child in reversed(children):
+            stack += (b")", child, b"(")
 
 
 def format_threads(roots: Iterable[ThreadNode]) -> bytes:
     """The THREAD response data: ``(1 2 3)(4 (5)(6))((7)(8))`` (RFC 5256 section 4)."""
-    return b"".join(b"(" + _chain(root) + b")" for root in roots)
+    out = bytearray()
+    for root in roots:
+        out += b"("
+        _write(root, out)
+        out += b")"
+    return bytes(out)

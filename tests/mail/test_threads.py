@@ -117,10 +117,12 @@ def test_orderedsubject_groups_by_base_subject() -> None:
 
 def _ids(nodes: list[ThreadNode]) -> list[int]:
     out: list[int] = []
-    for node in nodes:
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
         if node.message is not None:
             out.append(node.message.id)
-        out += _ids(node.children)
+        stack += node.children
     return out
 
 
@@ -194,3 +196,11 @@ def test_a_root_put_under_a_new_dummy_is_not_merged_twice() -> None:
     ]
     roots = thread_references(messages)
     assert sorted(_ids(roots)) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_reply_chain_deeper_than_the_recursion_limit_threads() -> None:
+    # Anyone can mail a mailbox thousands of messages that each reply to the previous one.
+    depth = 5000
+    messages = [msg(1, "chain")] + [msg(i, "Re: chain", refs(i - 1)) for i in range(2, depth + 1)]
+    wire = format_threads(thread_references(messages))
+    assert wire == b"(" + b" ".join(b"%d" % i for i in range(1, depth + 1)) + b")"
