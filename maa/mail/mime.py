@@ -3,9 +3,12 @@
 IMAP sections must be byte-exact, and ``email`` re-serialises what it parses, so the tree is
 built by a scanner over the raw bytes instead: for each part, where its header block starts,
 where its body starts and where the body ends. Boundary lines are found the way Dovecot's
-message parser finds them (a line starting with ``--`` and the boundary, innermost boundary
-tried first, so a missing close delimiter ends at the enclosing one); the CRLF before a
-boundary line belongs to the boundary (RFC 2046 section 5.1.1).
+message parser finds them (a line starting with ``--`` and a boundary of any enclosing
+multipart, the longest match winning, so a missing close delimiter ends at the enclosing
+one); the CRLF before a boundary line belongs to the boundary (RFC 2046 section 5.1.1), and
+a header that runs into a boundary line ends there with no body. A message (the top one or
+one inside message/rfc822) without MIME-Version or Content-Type is not MIME: its other
+Content-* fields are ignored, as Dovecot does.
 
 The scanner never raises: a broken boundary, a header with no blank line or a truncated
 message all give a tree; too deep or too many parts are left unparsed as single parts.
@@ -48,7 +51,7 @@ class MimePart:
     content: ContentFields
     type: bytes  # as the header spells it, or the context's default
     subtype: bytes
-    multipart: bool = False  # a multipart with a boundary: ``children`` are its parts
+    multipart: bool = False  # a multipart: ``children`` are its parts (none without boundary)
     lines: int = 0  # LF count of the body; counted for text/* and message/rfc822 parts only
     children: list[MimePart] = field(default_factory=list)
     message: MimePart | None = None  # a message/rfc822 part's embedded message
