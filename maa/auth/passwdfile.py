@@ -82,6 +82,8 @@ def check_name_part(part: str, what: str) -> None:
     bad = sorted(set(part) & _FORBIDDEN)
     if bad:
         raise LineError(f"{what} {part!r} contains {bad[0]!r}")
+    if not part.isprintable():  # no-break or zero-width spaces, controls: invisible in logs
+        raise LineError(f"{what} {part!r} contains an invisible character")
     try:
         part.encode("utf-8")
     except UnicodeEncodeError:

@@ -215,6 +215,8 @@ def test_user_without_password_cannot_log_in(tmp_path: Path) -> None:
         "a@b@example.test",
         "a\\b@example.test",
         "tab\there@example.test",
+        "nbsp\N{NO-BREAK SPACE}@example.test",
+        "zero\N{ZERO WIDTH SPACE}width@example.test",
     ],
 )
 def test_path_escape_attempts_are_refused(tmp_path: Path, login: str) -> None:
