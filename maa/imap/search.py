@@ -44,10 +44,14 @@ class _Candidate:
     def fields(self, name: str) -> bytes:
         """Just the ``name`` fields, cached per message (SEARCH SUBJECT on 100k messages)."""
         memo = self.view.memo
-        key = (name, self.uid)
+        common = name.upper() in headercache.SEARCH_FIELDS
+        key = ("" if common else name.upper(), self.uid)
         value = memo.get(key)
         if value is None:
-            value = headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
+            if common:
+                value = headercache.search_fields(self.view.folder, self.uid, self.header)
+            else:
+                value = headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
             memo[key] = value
         return value
 
