@@ -336,3 +336,18 @@ def test_chunking_bdat_with_pipelining(front: Callable[..., Front]) -> None:
     [msg] = yield f.wait_inbox("bob@example.test")
     assert msg["Subject"] == "chunked"
     assert msg.get_payload() == "first part, second part\r\n"
+
+
+@pytest_twisted.inlineCallbacks
+def test_auth_login_mechanism_over_starttls(front: Callable[..., Front]) -> None:
+    f = front()
+
+    def client() -> Any:
+        with smtplib.SMTP("127.0.0.1", f.submission, timeout=10) as s:
+            s.starttls(context=client_ssl_context())
+            s.ehlo("client.test")
+            s.user, s.password = "bob@example.test", PASSWORD
+            code, _ = s.auth("LOGIN", s.auth_login, initial_response_ok=False)
+            return code, s.mail("bob@example.test")[0]
+
+    assert (yield threaded(client)) == (235, 250)
