@@ -56,7 +56,8 @@ class QueueService(Service):
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
         self.reactor = ctx.reactor
-        self.store = QueueStore.for_data_dir(Path(ctx.config.server.data_dir))
+        # Folders are made in startService: after ``maa serve`` has dropped privileges.
+        self.store = QueueStore(Path(ctx.config.server.data_dir) / "queue")
         self.router = Router(ctx.config, ctx.userdb)
         self.deliverer = Deliverer(
             ctx.config,
@@ -76,6 +77,7 @@ class QueueService(Service):
 
     def startService(self) -> None:
         super().startService()
+        self.store.ensure()
         self._take_lock()
         _running[self.store.root] = self
         self.store.remove_orphans()
