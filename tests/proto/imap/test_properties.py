@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import datetime
+
+from hypothesis import given
 from hypothesis import strategies as st
 
 from maa.proto.imap import commands as c
+from maa.proto.imap import searchkeys as k
 from maa.proto.imap.fetchattrs import Section
 from maa.proto.imap.framing import Framer, RawCommand
 from maa.proto.imap.sequence import SequenceSet
@@ -36,7 +39,6 @@ def test_random_bytes_never_crash(data: bytes, chunk: int) -> None:
     run(data, chunk)
 
 
-@settings(max_examples=300)
 @given(st.lists(_IMAPISH, max_size=60), st.integers(1, 50))
 def test_imap_shaped_noise_never_crashes(tokens: list[bytes], chunk: int) -> None:
     run(b"".join(tokens), chunk)
@@ -93,3 +95,72 @@ def test_store_round_trip(_: str, flags: list[str]) -> None:
     if not flags:
         line = b"t STORE 1:* +FLAGS ()\r\n"
     assert parse_one(line) == c.Store(SequenceSet(((1, None),)), "add", False, tuple(flags))
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_text_values = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters='"\\'), max_size=12
+)
+
+
+def _leaf() -> st.SearchStrategy[k.SearchKey]:
+    return st.one_of(
+        st.sampled_from(sorted(k.NO_ARG_KEYS)).map(k.Simple),
+        st.builds(k.Text, st.sampled_from(sorted(k.STRING_KEYS)), _text_values),
+        st.builds(
+            lambda field, value: k.Text("HEADER", value, field),
+            st.sampled_from(["X-Tag", "Subject", "List-Id"]),
+            _text_values,
+        ),
+        st.builds(
+            k.Date,
+            st.sampled_from(sorted(k.DATE_KEYS)),
+            st.dates(datetime.date(1970, 1, 1), datetime.date(2100, 1, 1)),
+        ),
+        st.builds(k.Size, st.sampled_from(sorted(k.SIZE_KEYS)), st.integers(0, 2**31)),
+        st.builds(
+            k.Keyword, st.sampled_from(sorted(k.FLAG_KEYS)), st.sampled_from(["$Junk", "\\Seen"])
+        ),
+        st.builds(k.Sequence, _sets, st.booleans()),
+    )
+
+
+_keys = st.recursive(
+    _leaf(),
+    lambda inner: st.one_of(
+        st.builds(k.Not, inner),
+        st.builds(k.Or, inner, inner),
+        st.lists(inner, min_size=2, max_size=3).map(lambda keys: k.And(tuple(keys))),
+    ),
+    max_leaves=8,
+)
+
+
+def serialize(key: k.SearchKey) -> str:
+    if isinstance(key, k.And):
+        return "(" + " ".join(serialize(sub) for sub in key.keys) + ")"
+    if isinstance(key, k.Or):
+        return f"OR {serialize(key.left)} {serialize(key.right)}"
+    if isinstance(key, k.Not):
+        return f"NOT {serialize(key.key)}"
+    if isinstance(key, k.Simple):
+        return key.name
+    if isinstance(key, k.Text):
+        field = f'"{key.field}" ' if key.name == "HEADER" else ""
+        return f'{key.name} {field}"{key.value}"'
+    if isinstance(key, k.Date):
+        d = key.date
+        return f"{key.name} {d.day}-{_MONTHS[d.month - 1]}-{d.year}"
+    if isinstance(key, k.Size):
+        return f"{key.name} {key.size}"
+    if isinstance(key, k.Keyword):
+        return f"{key.name} {key.flag}"
+    return ("UID " if key.uid else "") + key.set.serialize()
+
+
+@given(_keys)
+def test_search_round_trip(key: k.SearchKey) -> None:
+    line = f"t SEARCH {serialize(key)}\r\n".encode()
+    parsed = parse_one(line)
+    assert isinstance(parsed, c.Search)
+    assert parsed.key == key
