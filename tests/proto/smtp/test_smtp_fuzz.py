@@ -72,3 +72,36 @@ def test_dot_decoder_is_split_invariant(body: bytes, cuts: list[int]) -> None:
     assert tail == rest
     content = b"".join(expected)
     assert content.count(b"\n") == content.count(b"\r\n")  # every line end is CRLF
+
+
+atom = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=12
+)
+domain = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=10),
+    min_size=1,
+    max_size=4,
+).map(".".join)
+address = st.builds(
+    lambda parts, d: ".".join(parts) + "@" + d, st.lists(atom, min_size=1, max_size=3), domain
+)
+param_key = st.builds(
+    lambda head, tail: head + tail,
+    st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", max_size=8),
+)
+printable = "".join(chr(c) for c in range(33, 127) if chr(c) != "=")
+param_value = st.one_of(st.none(), st.text(alphabet=printable, min_size=1, max_size=12))
+
+
+@settings(max_examples=100, deadline=None)
+@given(address, st.dictionaries(param_key, param_value, max_size=5), st.booleans())
+def test_mail_and_rcpt_round_trip(addr: str, params: dict[str, str | None], rcpt: bool) -> None:
+    from maa.proto.smtp.commands import Mail, Rcpt
+
+    words = "".join(f" {k}" if v is None else f" {k}={v}" for k, v in params.items())
+    line = f"RCPT TO:<{addr}>{words}" if rcpt else f"MAIL FROM:<{addr}>{words}"
+    command = parse_command(line)
+    assert isinstance(command, Rcpt if rcpt else Mail)
+    assert command.address == addr
+    assert dict(command.params) == params
