@@ -42,18 +42,24 @@ class _Candidate:
         return self._header
 
     def fields(self, name: str) -> bytes:
-        """Just the ``name`` fields, cached per message (SEARCH SUBJECT on 100k messages)."""
-        memo = self.view.memo
-        common = name.upper() in headercache.SEARCH_FIELDS
-        key = ("" if common else name.upper(), self.uid)
-        value = memo.get(key)
-        if value is None:
-            if common:
-                value = headercache.search_fields(self.view.folder, self.uid, self.header)
+        """Just the ``name`` fields, from the folder cache when there."""
+        if name.upper() in headercache.SEARCH_FIELDS:
+            return headercache.search_fields(self.view.folder, self.uid, self.header)
+        return headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
+
+    def decoded(self, kind: str, name: str) -> list[str]:
+        """Decoded field values (``kind`` "addresses" or "text"), remembered by the session
+        view: a second SEARCH in the session decodes nothing again."""
+        key = (kind, name.upper(), self.uid)
+        values = self.view.memo.get(key)
+        if values is None:
+            block = self.fields(name)
+            if kind == "addresses":
+                values = mail.addresses(block, name)
             else:
-                value = headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
-            memo[key] = value
-        return value
+                values = mail.decoded_header(block, name)
+            self.view.memo[key] = values
+        return values
 
     def raw(self) -> bytes:
         if self._raw is None:
@@ -117,11 +123,11 @@ def _text_matches(key: k.Text, c: _Candidate) -> bool:
     if key.name in _ADDRESS_HEADERS:
         # Addresses as people write them, display names decoded: "Bob <bob@example.test>"
         name = _ADDRESS_HEADERS[key.name]
-        found = mail.addresses(c.fields(name), name)
+        found = c.decoded("addresses", name)
         return any(mail.contains(v, key.value) for v in found)
     if key.name in ("SUBJECT", "HEADER"):
         name = key.field if key.name == "HEADER" else "Subject"
-        values = mail.decoded_header(c.fields(name), name)
+        values = c.decoded("text", name)
         if not key.value:  # HEADER field "" matches every message having the field
             return bool(values)
         return any(mail.contains(v, key.value) for v in values)

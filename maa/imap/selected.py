@@ -34,9 +34,9 @@ class SelectedView:
         self._seen_modseq = status.highestmodseq
         self._seen_count = status.messages
         self.keywords: set[str] = {f for i in infos for f in i.flags if not f.startswith("\\")}
-        # Header fields SEARCH has looked at, per (field, UID): a second search in the session
-        # touches neither the message files nor the folder cache. Header fields never change.
-        self.memo: dict[tuple[str, int], bytes] = {}
+        # Decoded header values SEARCH has looked at, per (kind, field, UID): a second search
+        # in the session decodes nothing again. A message's header never changes.
+        self.memo: dict[tuple[str, str, int], list[str]] = {}
         self._dirty = False
         self._unwatch = folder.watch(on_change)
 
