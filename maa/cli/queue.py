@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from maa.cli.common import add_config_option, load
 from maa.config import Config
 from maa.log import setup_logging
 from maa.queue import admin
-from maa.queue.store import MessageBusy, NoSuchMessage
+from maa.queue.store import MessageBusy, NoSuchMessage, QueueStore
 
 EX_OK = 0
 EX_NOINPUT = 66  # no such message
@@ -53,9 +54,14 @@ def flush(config: Config) -> int:
     pid = admin.running_manager(store)
     if pid is not None and admin.signal_flush(pid):
         return EX_OK
-    # No queue manager runs: deliver here, as the server would.
+    # No queue manager runs: deliver here, as the server would (and as the user it runs as).
     if not logging.getLogger("maa").handlers:
         setup_logging(config.server.log_file)
+    if admin.queue_owner(config) is not None:
+        from maa.service import drop_privileges
+
+        drop_privileges(str(config.server.user), Path(config.server.data_dir))
+        store = QueueStore(store.root)
     for queue_id, result in admin.deliver_now(store, local_deliverer(config, store)):
         print(f"{queue_id}: {result}")
     return EX_OK

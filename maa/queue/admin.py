@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import pwd
 import signal
 import time
 from pathlib import Path
@@ -23,8 +24,16 @@ BUSY_WAIT = 30.0
 _MARK = {"active": "*", "hold": "!", "incoming": "", "deferred": ""}
 
 
+def queue_owner(config: Config) -> tuple[int, int] | None:
+    """Who must own what root writes into the queue: ``[server] user``, when we are root."""
+    if os.geteuid() != 0 or not config.server.user:
+        return None
+    entry = pwd.getpwnam(config.server.user)
+    return entry.pw_uid, entry.pw_gid
+
+
 def open_store(config: Config) -> QueueStore:
-    return QueueStore.for_data_dir(Path(config.server.data_dir))
+    return QueueStore.for_data_dir(Path(config.server.data_dir), owner=queue_owner(config))
 
 
 def running_manager(store: QueueStore) -> int | None:

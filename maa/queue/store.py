@@ -84,12 +84,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, tmp_dir: Path) -> None:
+def write_atomic(
+    path: Path, data: bytes, tmp_dir: Path, owner: tuple[int, int] | None = None
+) -> None:
     """Write ``data`` to ``path`` through a fsynced temporary file and a rename, then fsync
     the folder: after return the new contents survive a crash, and a reader never sees half."""
     tmp = tmp_dir / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        if owner is not None:
+            os.fchown(fd, *owner)
         os.write(fd, data)
         os.fsync(fd)
     finally:
@@ -124,20 +128,26 @@ class DeliveryLock:
 
 
 class QueueStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, owner: tuple[int, int] | None = None) -> None:
+        """``owner`` (uid, gid): given to every file and folder made, when root queues mail
+        for a server that runs as ``[server] user`` (what Postfix's setgid postdrop solves)."""
         self.root = root
+        self.owner = owner
         self.data_dir = root / "data"
         self.tmp_dir = root / "tmp"
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> QueueStore:
-        store = cls(data_dir / "queue")
+    def for_data_dir(cls, data_dir: Path, *, owner: tuple[int, int] | None = None) -> QueueStore:
+        store = cls(data_dir / "queue", owner=owner)
         store.ensure()
         return store
 
     def ensure(self) -> None:
-        for name in (*QUEUES, "data", "tmp"):
-            (self.root / name).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in (self.root, *(self.root / name for name in (*QUEUES, "data", "tmp"))):
+            if not path.exists():
+                path.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if self.owner is not None:
+                    os.chown(path, *self.owner)
 
     def path(self, queue: QueueName, queue_id: str) -> Path:
         return self.root / queue / check_queue_id(queue_id)
@@ -160,6 +170,8 @@ class QueueStore:
             except FileNotFoundError:
                 self.ensure()  # first use (folders are made lazily, after privileges drop)
                 continue
+            if self.owner is not None:
+                os.fchown(fd, *self.owner)
             return queue_id, os.fdopen(fd, "wb")
         raise QueueError("could not allocate a queue id")
 
@@ -170,7 +182,9 @@ class QueueStore:
         os.fsync(content.fileno())
         content.close()
         fsync_dir(self.data_dir)
-        write_atomic(self.path(queue, envelope.queue_id), envelope.to_json(), self.tmp_dir)
+        write_atomic(
+            self.path(queue, envelope.queue_id), envelope.to_json(), self.tmp_dir, self.owner
+        )
 
     def discard_content(self, queue_id: str, content: BinaryIO | None = None) -> None:
         if content is not None:
@@ -211,7 +225,9 @@ class QueueStore:
     # -- changes -------------------------------------------------------------------------
 
     def save(self, queue: QueueName, envelope: Envelope) -> None:
-        write_atomic(self.path(queue, envelope.queue_id), envelope.to_json(), self.tmp_dir)
+        write_atomic(
+            self.path(queue, envelope.queue_id), envelope.to_json(), self.tmp_dir, self.owner
+        )
 
     def move(
         self, queue_id: str, source: QueueName, dest: QueueName, *, durable: bool = True

@@ -121,3 +121,24 @@ def test_sendmail_refuses_header_injection_in_arguments(tmp_path: Path) -> None:
     ):
         done = maa(path, "sendmail", *args, stdin=b"hi\n")
         assert done.returncode == 64 and b"bad address" in done.stderr
+
+
+def test_root_queues_mail_owned_by_the_server_user(tmp_path: Path) -> None:
+    """Run by root, sendmail leaves files the server (dropped to [server] user) can take."""
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    nobody = pwd.getpwnam("nobody")
+    path = write_config(tmp_path / "etc", server={"user": "nobody"})
+    assert maa(path, "sendmail", "bob@example.test", stdin=b"hi\n").returncode == 0
+    queue = load_config(path).data_dir / "queue"
+    [envelope] = list((queue / "incoming").iterdir())
+    for made in (
+        queue,
+        queue / "incoming",
+        queue / "data",
+        envelope,
+        queue / "data" / envelope.name,
+    ):
+        assert (made.stat().st_uid, made.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid), made
