@@ -21,12 +21,14 @@ from typing import Generic, TypeVar
 
 from maa.auth.model import MailUser, UserDB
 from maa.config import Config
+from maa.log import service_log
 from maa.queue.aliases import AliasTable, split_address
 from maa.queue.envelope import Recipient
 from maa.queue.headerchecks import HeaderChecks
 from maa.queue.transport import NextHop, Route, TransportTable, parse_nexthop
 
 T = TypeVar("T")
+log = service_log("trivial-rewrite")
 
 
 class FileTable(Generic[T]):
@@ -49,8 +51,13 @@ class FileTable(Generic[T]):
             stamp = (0, -1)
         with self._lock:
             if stamp != self._stamp:
-                self._value = self._loader(self._path if stamp[1] >= 0 else None)
                 self._stamp = stamp
+                try:
+                    self._value = self._loader(self._path if stamp[1] >= 0 else None)
+                except (OSError, ValueError) as e:
+                    # A typo while the admin edits the file must not stop mail: the table
+                    # as it last parsed stays in force, and the log says why.
+                    log.error(None, f"{self._path}: {e}; keeping the previous table")
             return self._value
 
 

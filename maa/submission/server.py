@@ -135,7 +135,16 @@ class SmtpSession(Protocol, TimeoutMixin):
         if engine is None:
             return
         while (event := engine.next_event()) is not None:
-            self._handle(event)
+            try:
+                self._handle(event)
+            except Exception:
+                # A bug must cost this one command a 451, not hang or drop the client.
+                log.error(
+                    None, f"{self.label}: error handling {type(event).__name__}", exc_info=True
+                )
+                self._abort_intake()
+                if engine.pending is not None:
+                    engine.answer(S451_LOCAL_ERROR)
         self._flush()
         if engine.closed:
             self._tx.loseConnection()

@@ -191,3 +191,26 @@ def test_transport_parser_never_crashes_unexpectedly(text: str) -> None:
     except TransportError:
         return
     table.lookup("someone@some.where.test")
+
+
+def test_an_edited_table_is_reread_and_a_broken_edit_keeps_the_last_good_one(
+    make_ctx, maillog, tmp_path
+) -> None:
+    import os
+
+    from maa.queue.routing import Router
+
+    ctx = make_ctx(
+        files={"aliases": "team@example.test alice@example.test\n"},
+        submission={"aliases": "aliases"},
+    )
+    router = Router(ctx.config, ctx.userdb)
+    assert router.expand("team@example.test") == ["alice@example.test"]
+    aliases = tmp_path / "etc" / "aliases"
+    aliases.write_text("team@example.test bob@example.test, carol\n")
+    os.utime(aliases, (1, 1))  # a different mtime even within one clock tick
+    assert router.expand("team@example.test") == ["bob@example.test", "carol@example.test"]
+    aliases.write_text("broken-line-without-domain alice@example.test\n")
+    os.utime(aliases, (2, 2))
+    assert router.expand("team@example.test") == ["bob@example.test", "carol@example.test"]
+    assert "keeping the previous table" in maillog.text
