@@ -73,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
         print("usage: maa deliver -d USER [-f SENDER] [-a ADDRESS] [-m FOLDER]", file=sys.stderr)
         return os.EX_USAGE
     config = load(args)
-    setup_logging(config.server.log_file)
+    try:
+        setup_logging(config.server.log_file)
+    except OSError as e:  # e.g. run as the mail user, who may not write the server's log
+        setup_logging(None)
+        print(f"maa deliver: logging to stderr: {e}", file=sys.stderr)
     try:
         from maa.auth import open_passwd_file
 

@@ -95,3 +95,18 @@ def test_oversized_message_exits_69(tmp_path: Path) -> None:
     result = run_deliver(config, "-d", "alice@example.test", stdin=MESSAGE + b"x" * 200)
     assert result.returncode == os.EX_UNAVAILABLE == 69
     assert b"5.3.4" in result.stderr
+
+
+def test_unwritable_log_file_does_not_stop_delivery(tmp_path: Path) -> None:
+    from maa.config import load_config
+
+    config = load_config(
+        support.write_config(tmp_path / "etc", server={"log_file": "blocker/maa.log"})
+    )
+    data = Path(config.server.data_dir)
+    data.mkdir(parents=True)
+    (data / "blocker").write_text("a file where the log folder should be")
+    result = run_deliver(config, "-d", "alice@example.test")
+    assert result.returncode == 0, result.stderr
+    assert b"logging to stderr" in result.stderr
+    assert b"saved mail to INBOX" in result.stderr
