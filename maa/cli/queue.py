@@ -28,6 +28,9 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="show the queue (postqueue -p)")
     actions.add_parser("flush", help="deliver deferred mail now (postqueue -f)")
+    show = actions.add_parser("show", help="print a message's envelope and content (postcat -q)")
+    show.add_argument("id", metavar="ID")
+    show.add_argument("--body", action="store_true", help="the content too, not just headers")
     for name, text in (
         ("delete", "remove messages (postsuper -d); ALL for every message"),
         ("hold", "put messages on hold (postsuper -h)"),
@@ -45,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         return EX_OK
     if args.action == "flush":
         return flush(config)
+    if args.action == "show":
+        return show(config, args.id, body=args.body)
     return change(config, args.action, args.ids)
 
 
@@ -64,6 +69,18 @@ def flush(config: Config) -> int:
         store = QueueStore(store.root)
     for queue_id, result in admin.deliver_now(store, local_deliverer(config, store)):
         print(f"{queue_id}: {result}")
+    return EX_OK
+
+
+def show(config: Config, queue_id: str, *, body: bool) -> int:
+    store = admin.open_store(config)
+    try:
+        found = store.find(queue_id.upper())
+        text = admin.describe(store, found, body=body)
+    except NoSuchMessage:
+        print(f"maa queue: {queue_id}: no such message", file=sys.stderr)
+        return EX_NOINPUT
+    sys.stdout.buffer.write(text)
     return EX_OK
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from maa.config import Config
 from maa.queue.delivery import Deliverer, set_due
-from maa.queue.store import MANAGER_LOCK, NoSuchMessage, QueueStore
+from maa.queue.store import MANAGER_LOCK, NoSuchMessage, QueuedMessage, QueueStore
 
 # How long delete/hold wait for a delivery in progress to finish with the message.
 BUSY_WAIT = 30.0
@@ -80,6 +80,35 @@ def format_listing(store: QueueStore) -> str:
     plural = "Request" if count == 1 else "Requests"
     footer = f"-- {max(1, (total + 1023) // 1024)} Kbytes in {count} {plural}."
     return "\n".join([header, *rows, footer]) + "\n"
+
+
+def describe(store: QueueStore, queued: QueuedMessage, *, body: bool) -> bytes:
+    """``postcat -q``: the envelope, one recipient a line with its state, then the headers
+    (and with ``body`` the whole content)."""
+    env = queued.envelope
+    lines = [
+        f"*** ENVELOPE RECORDS {queued.queue}/{env.queue_id} ***",
+        f"arrival_time: {time.ctime(env.arrival)}",
+        f"message_size: {env.size}",
+        f"sender: {env.sender}",
+        f"client: {env.client.label} helo={env.client.helo} proto={env.client.protocol}",
+    ]
+    if env.client.sasl_username:
+        lines.append(f"sasl_method: {env.client.sasl_method}")
+        lines.append(f"sasl_username: {env.client.sasl_username}")
+    lines.append(f"attempts: {env.attempts}")
+    for r in env.recipients:
+        orig = f" (orig_to {r.original})" if r.original != r.address else ""
+        reason = f": {r.reason}" if r.reason else ""
+        lines.append(f"recipient: {r.address}{orig} [{r.status}]{reason}")
+    lines.append("*** MESSAGE CONTENTS ***")
+    out = ("\n".join(lines) + "\n").encode()
+    with store.content_path(env.queue_id).open("rb") as f:
+        for line in f:
+            out += line.replace(b"\r\n", b"\n")
+            if not body and line in (b"\r\n", b"\n"):
+                break
+    return out
 
 
 def make_due(store: QueueStore) -> int:

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 
 from maa.auth.model import IMailUser, MailUser
 from maa.context import ServerContext
-from maa.log import new_session_id, service_log
+from maa.log import service_log
 from maa.proto import smtp
 from maa.proto.smtp.replies import S451_LOCAL_ERROR, Reply
 from maa.queue.cleanup import Intake, IntakeResult
@@ -53,7 +53,6 @@ class SmtpSession(Protocol, TimeoutMixin):
     def __init__(self, factory: SmtpFactory) -> None:
         self.factory = factory
         self.ctx = factory.ctx
-        self.session = new_session_id()
         self.engine: smtp.SmtpEngine | None = None
         self.user: MailUser | None = None
         self.sasl_method: str | None = None

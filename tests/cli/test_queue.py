@@ -64,6 +64,13 @@ def test_list_hold_release_delete(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert lines[2].strip() == "x@remote.test"
     assert lines[-1] == "-- 1 Kbytes in 1 Request."
 
+    status, shown = queue_cmd(path, "show", qid, capsys=capsys)
+    assert status == 0 and f"*** ENVELOPE RECORDS incoming/{qid} ***" in shown
+    assert "recipient: x@remote.test [pending]" in shown and "Subject: queued" in shown
+    assert (
+        "hello" not in shown and "hello" in queue_cmd(path, "show", "--body", qid, capsys=capsys)[1]
+    )
+
     assert queue_cmd(path, "hold", qid, capsys=capsys)[0] == 0
     assert store.ids("hold") == [qid]
     assert f"{qid}!" in queue_cmd(path, "list", capsys=capsys)[1]
