@@ -53,10 +53,20 @@ def list_folders(session: Session, cmd: c.List) -> Reply:
     folders = store.list_folders()
     names = {f.name for f in folders}
     if cmd.lsub:
-        for name in store.subscriptions():
+        subscribed = store.subscriptions()
+        shown: dict[str, list[str]] = {}
+        for name in subscribed:
             if regex.match(name):
-                attrs = [] if name in names else ["\\Noselect"]
-                session.out.append(_list_line(session, kind, attrs, name))
+                shown[name] = [] if name in names else ["\\Noselect"]
+            # RFC 3501 6.3.9: "%" matching an unsubscribed parent of a subscribed folder
+            # lists the parent, flagged \Noselect.
+            parts = name.split(SEP)
+            for depth in range(1, len(parts)):
+                parent = SEP.join(parts[:depth])
+                if parent not in subscribed and parent not in shown and regex.match(parent):
+                    shown[parent] = ["\\Noselect"]
+        for name in sorted(shown, key=lambda n: (n != INBOX, n)):
+            session.out.append(_list_line(session, kind, shown[name], name))
         return ok("LSUB completed")
     for folder in sorted(folders, key=lambda f: (f.name != INBOX, f.name)):
         if regex.match(folder.name):

@@ -103,6 +103,7 @@ def test_list_lsub_special_use_children(imap_port: int) -> None:
         assert b"Sent" in subscribed and b"Archive" not in subscribed
         ok(m.subscribe("Archive.2024"))
         assert b"Archive.2024" in b"\n".join(ok(m.lsub('""', "*")))  # type: ignore[arg-type]
+        assert ok(m.lsub('""', "%")).count(b'(\\Noselect) "." Archive') == 1  # RFC 3501 6.3.9
         ok(m.unsubscribe("Archive.2024"))
         assert b"Archive.2024" not in b"\n".join(ok(m.lsub('""', "*")))  # type: ignore[arg-type]
         m.logout()
