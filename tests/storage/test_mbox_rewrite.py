@@ -233,3 +233,67 @@ def test_status_headers_rewritten_by_a_mail_reader_keep_the_uid(tmp_path: Path) 
     assert inbox.get_cached(uids[1], "envelope") is None  # content changed: parse again
     assert inbox.vanished_since(0) == []
     assert inbox.read(uids[2]) == numbered(2, 300)
+
+
+# Appends a message whose source stalls after 1 MB: maa has written part of it when the test
+# kills the process.
+STALLED_APPENDER = r"""
+import io, sys
+from maa.storage.mbox import MboxStore
+
+class Stalling(io.RawIOBase):
+    def __init__(self):
+        self.data = b"Subject: partial\r\n\r\n" + (b"P" * 78 + b"\r\n") * 20000
+    def readable(self):
+        return True
+    def readinto(self, buffer):
+        if not self.data:
+            print("stalled", flush=True)
+            sys.stdin.readline()  # never comes
+        size = min(len(buffer), len(self.data))
+        buffer[:size] = self.data[:size]
+        self.data = self.data[size:]
+        return size
+
+MboxStore(sys.argv[1]).folder("INBOX").append(io.BufferedReader(Stalling()))
+"""
+
+
+@pytest.mark.parametrize("then_postfix_delivers", [False, True])
+def test_append_killed_midway_leaves_no_message(
+    tmp_path: Path, then_postfix_delivers: bool
+) -> None:
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    inbox = store.folder("INBOX")
+    before = [inbox.append(numbered(n, 200)) for n in range(2)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", STALLED_APPENDER, str(root)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == b"stalled\n"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert os.path.getsize(root / "inbox") > 1 << 18  # part of it reached the file
+    if then_postfix_delivers:  # another program appends after the debris
+        with open(root / "inbox", "ab") as mbox:
+            mbox.write(b"\nFrom postfix Mon Nov 23 10:00:00 2026\nSubject: theirs\n\nhi\n\n")
+    # Readers never show the debris as a message.
+    assert inbox.refresh() is True
+    expected = [*before, before[-1] + 1] if then_postfix_delivers else before
+    assert [i.uid for i in inbox.messages()] == expected
+    # The next writer breaks the dead process's dotlock and cuts the debris out.
+    new = inbox.append(numbered(9, 200))
+    wanted = [lf(numbered(0, 200)), lf(numbered(1, 200))]
+    if then_postfix_delivers:
+        wanted.append(b"Subject: theirs\n\nhi\n")
+    wanted.append(lf(numbered(9, 200)))
+    assert independent_parse(root / "inbox") == wanted
+    assert [i.uid for i in inbox.messages()] == [*expected, new]
+    assert inbox.read(new) == numbered(9, 200)
+    assert [p for p in os.listdir(root) if p.startswith(".inbox") or p.endswith(".lock")] == []
+    fresh = MboxStore(root).folder("INBOX")  # what another process makes of the index
+    assert [i.uid for i in fresh.messages()] == [*expected, new]

@@ -34,12 +34,14 @@ from maa.storage.interface import (
     FolderStatus,
     MessageInfo,
     MessageNotFound,
+    TemporaryStorageError,
 )
 from maa.storage.mbox import format as mbox_format
 from maa.storage.mbox import writer
 from maa.storage.mbox.errors import storage_errors
 from maa.storage.mbox.folderfile import FolderFile
 from maa.storage.mbox.index import FileStamp, FolderRow, Record
+from maa.storage.mbox.locking import DotLock
 from maa.storage.mbox.reconcile import reconcile
 
 if TYPE_CHECKING:
@@ -112,19 +114,22 @@ class MboxFolder:
         self._row = row
         return row
 
-    def _sync_file(self, fd: int) -> bool:
-        """Index what another program did to the file (called with it locked)."""
+    def _sync_file(self, fd: int, dotlock: DotLock | None = None) -> bool:
+        """Index what another program did to the file (called with it locked; ``dotlock`` is
+        given by writers, who also clear away what a crashed append left)."""
         stat = os.fstat(fd)
         stamp = FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        if self._row is not None and self._row.stamp == stamp:
+        debris = self._crashed_append(fd, stamp.size)
+        clearing = debris is not None and dotlock is not None
+        if self._row is not None and self._row.stamp == stamp and not clearing:
             return False
         index = self._store.index
         with index.transaction() as db:
             row = self._sync_index(db)
-            if row.stamp == stamp:
+            if row.stamp == stamp and not clearing:
                 return True
             old = row.stamp
-            appended_only = (
+            appended_only = old == stamp or (
                 old.ino == stamp.ino
                 and 0 < old.size < stamp.size
                 and os.pread(fd, 5, old.size) == mbox_format.FROM_
@@ -134,7 +139,8 @@ class MboxFolder:
             scanned = []
             if stamp.size > start:
                 with mmap.mmap(fd, stamp.size, access=mmap.ACCESS_READ) as mapped:
-                    scanned = mbox_format.scan(mapped, start, stamp.size)
+                    for begin, end in _without(start, stamp.size, debris):
+                        scanned += mbox_format.scan(mapped, begin, end)
             result = reconcile(
                 self._records,
                 scanned,
@@ -157,7 +163,47 @@ class MboxFolder:
         self._row = row
         self._records = result.records
         self._infos = None
+        if clearing:
+            assert debris is not None and dotlock is not None
+            self._clear_debris(fd, dotlock, debris)
         return True
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[tuple[int, DotLock]]:
+        """The file locked for writing and indexed, with a crashed append's debris gone."""
+        for _ in range(3):
+            with self.file.locked(exclusive=True) as (fd, dotlock):
+                assert dotlock is not None
+                self._sync_file(fd, dotlock)
+                if os.fstat(fd).st_ino == os.stat(self._path()).st_ino:
+                    yield fd, dotlock
+                    return
+                # The debris was cut out by writing a new file: lock that one instead.
+        raise TemporaryStorageError(f"{self._path()} keeps being replaced")
+
+    def _crashed_append(self, fd: int, size: int) -> tuple[int, int] | None:
+        """The byte range a crashed append left (its start to the next message, or the end)."""
+        start = writer.read_intent(self._path())
+        if start is None or start < 0:
+            return None
+        if start >= size:
+            return (size, size)
+        with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped:
+            later = mbox_format.find_separators(mapped, start + 1, size)
+        return (start, later[0] if later else size)
+
+    def _clear_debris(self, fd: int, dotlock: DotLock, debris: tuple[int, int]) -> None:
+        """Writers only: cut a crashed append's bytes out of the file (truncating when they
+        end it, rewriting otherwise), then forget the intent."""
+        start, end = debris
+        size = os.fstat(fd).st_size
+        if start < end == size:
+            os.ftruncate(fd, start)
+            os.fsync(fd)
+            self._commit_rewrite([], stamp_of=fd)
+        elif start < end:
+            self._rewrite(fd, dotlock, [])
+        writer.clear_intent(self._path())
 
     def _loaded(self) -> FolderRow:
         """The in-memory view, made on first use (and after another thread forgot it)."""
@@ -278,48 +324,64 @@ class MboxFolder:
         """Append several messages under one lock with one fsync; their UIDs, in order."""
         now = time.time()
         sources = [(stream, now if when is None else when) for stream, _, when in items]
-        index = self._store.index
         with self._lock:
             self._loaded()
-            with self.file.locked(exclusive=True) as (fd, _):
-                self._sync_file(fd)
-                written = writer.append_messages(fd, sources)
-                stat = os.fstat(fd)
-                with index.transaction() as db:
-                    row = self._sync_index(db)
-                    modseq = row.highestmodseq + 1
-                    added = [
-                        Record(
-                            uid=row.uidnext + n,
-                            from_offset=w.from_offset,
-                            body_offset=w.body_offset,
-                            body_end=w.body_end,
-                            size=w.size,
-                            fingerprint=w.fingerprint,
-                            loose=w.loose,
-                            flags=frozenset(f for f in item[1] if f != _RECENT),
-                            internal_date=when,
-                            modseq=modseq,
-                        )
-                        for n, (w, item, (_, when)) in enumerate(
-                            zip(written, items, sources, strict=True)
-                        )
-                    ]
-                    index.put_records(db, row.id, added)
-                    row = index.save_folder_row(
-                        db,
-                        replace(
-                            row,
-                            uidnext=row.uidnext + len(added),
-                            highestmodseq=modseq,
-                            stamp=FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns),
-                        ),
-                    )
-                self._row = row
-                self._records.update((record.uid, record) for record in added)
-                self._infos = None
+            with self._writing() as (fd, _):
+                path = self._path()
+                start = os.fstat(fd).st_size
+                writer.write_intent(path, start)
+                try:
+                    added = self._append_locked(fd, items, sources)
+                except BaseException:
+                    os.ftruncate(fd, start)  # not acknowledged: leave no trace
+                    os.fsync(fd)
+                    raise
+                finally:
+                    writer.clear_intent(path)
         self._notify()
         return [record.uid for record in added]
+
+    def _append_locked(
+        self,
+        fd: int,
+        items: Sequence[tuple[BinaryIO, frozenset[str], float | None]],
+        sources: list[tuple[BinaryIO, float]],
+    ) -> list[Record]:
+        written = writer.append_messages(fd, sources)
+        stat = os.fstat(fd)
+        index = self._store.index
+        with index.transaction() as db:
+            row = self._sync_index(db)
+            modseq = row.highestmodseq + 1
+            added = [
+                Record(
+                    uid=row.uidnext + n,
+                    from_offset=w.from_offset,
+                    body_offset=w.body_offset,
+                    body_end=w.body_end,
+                    size=w.size,
+                    fingerprint=w.fingerprint,
+                    loose=w.loose,
+                    flags=frozenset(f for f in item[1] if f != _RECENT),
+                    internal_date=when,
+                    modseq=modseq,
+                )
+                for n, (w, item, (_, when)) in enumerate(zip(written, items, sources, strict=True))
+            ]
+            index.put_records(db, row.id, added)
+            row = index.save_folder_row(
+                db,
+                replace(
+                    row,
+                    uidnext=row.uidnext + len(added),
+                    highestmodseq=modseq,
+                    stamp=FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns),
+                ),
+            )
+        self._row = row
+        self._records.update((record.uid, record) for record in added)
+        self._infos = None
+        return added
 
     @storage_errors
     def store_flags(
@@ -369,12 +431,9 @@ class MboxFolder:
         return self._expunge(None if uids is None else set(uids), only_deleted=True)
 
     def _expunge(self, uids: set[int] | None, *, only_deleted: bool) -> list[int]:
-        index = self._store.index
         with self._lock:
             self._loaded()
-            with self.file.locked(exclusive=True) as (fd, dotlock):
-                assert dotlock is not None
-                self._sync_file(fd)
+            with self._writing() as (fd, dotlock):
                 gone = [
                     uid
                     for uid, record in self._records.items()
@@ -383,40 +442,56 @@ class MboxFolder:
                 ]
                 if not gone:
                     return []
-                path = self._path()
-                writer.remove_leftovers(path)
-                gone_set = set(gone)
-                keep = [record for uid, record in self._records.items() if uid not in gone_set]
-                moved = writer.rewrite(fd, path, keep, touch=dotlock.touch, chown=self._store.chown)
-                stat = os.stat(path)
-                with index.transaction() as db:
-                    row = self._sync_index(db)  # flags may have changed meanwhile
-                    modseq = row.highestmodseq + 1
-                    moved = [  # with flags and MODSEQs as the index has them now
-                        replace(
-                            self._records[record.uid],
-                            from_offset=record.from_offset,
-                            body_offset=record.body_offset,
-                            body_end=record.body_end,
-                        )
-                        for record in moved
-                        if record.uid in self._records
-                    ]
-                    index.remove_records(db, row.id, gone, modseq)
-                    index.put_records(db, row.id, moved)
-                    row = index.save_folder_row(
-                        db,
-                        replace(
-                            row,
-                            highestmodseq=modseq,
-                            stamp=FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns),
-                        ),
-                    )
-                self._row = row
-                self._records = {record.uid: record for record in sorted(moved, key=_uid)}
-                self._infos = None
+                self._rewrite(fd, dotlock, gone)
         self._notify()
         return sorted(gone)
+
+    def _rewrite(self, fd: int, dotlock: DotLock, gone: list[int]) -> None:
+        """Write the file again with only the indexed messages not in ``gone``."""
+        path = self._path()
+        writer.remove_leftovers(path)
+        gone_set = set(gone)
+        keep = [record for uid, record in self._records.items() if uid not in gone_set]
+        moved = writer.rewrite(fd, path, keep, touch=dotlock.touch, chown=self._store.chown)
+        self._commit_rewrite(gone, stamp_of=path, moved=moved)
+
+    def _commit_rewrite(
+        self, gone: list[int], *, stamp_of: Path | int, moved: list[Record] | None = None
+    ) -> None:
+        """Index a rewritten file: ``gone`` expunged, ``moved`` at their new offsets."""
+        stat = os.stat(stamp_of) if isinstance(stamp_of, Path) else os.fstat(stamp_of)
+        index = self._store.index
+        with index.transaction() as db:
+            row = self._sync_index(db)  # flags may have changed meanwhile
+            modseq = row.highestmodseq + 1 if gone else row.highestmodseq
+            if moved is None:
+                moved = []
+                records = dict(self._records)
+            else:
+                moved = [  # with flags and MODSEQs as the index has them now
+                    replace(
+                        self._records[record.uid],
+                        from_offset=record.from_offset,
+                        body_offset=record.body_offset,
+                        body_end=record.body_end,
+                    )
+                    for record in moved
+                    if record.uid in self._records
+                ]
+                records = {record.uid: record for record in sorted(moved, key=_uid)}
+            index.remove_records(db, row.id, gone, modseq)
+            index.put_records(db, row.id, moved)
+            row = index.save_folder_row(
+                db,
+                replace(
+                    row,
+                    highestmodseq=modseq,
+                    stamp=FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns),
+                ),
+            )
+        self._row = row
+        self._records = records
+        self._infos = None
 
     @storage_errors
     def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
@@ -513,3 +588,10 @@ class MboxFolder:
 
 def _uid(record: Record) -> int:
     return record.uid
+
+
+def _without(start: int, end: int, hole: tuple[int, int] | None) -> list[tuple[int, int]]:
+    """``start``..``end`` less ``hole`` (the debris of a crashed append), as ranges to scan."""
+    if hole is None or hole[1] <= start or hole[0] >= end:
+        return [(start, end)]
+    return [(a, b) for a, b in ((start, hole[0]), (hole[1], end)) if a < b]

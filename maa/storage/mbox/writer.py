@@ -36,6 +36,10 @@ TOUCH_EVERY = 16 * 1024 * 1024
 # copies have none, and LMTP's is in the Return-Path header the delivery code adds.
 DEFAULT_SENDER = "MAILER-DAEMON"
 TEMP_MARK = ".maa-expunge."
+# Beside a folder file while an append is under way: the offset the append started at. Only a
+# writer holding the folder's locks makes it and removes it, so one found by anyone who holds
+# a lock was left by an append that crashed, and the bytes from that offset are its debris.
+INTENT_MARK = ".maa-append"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,38 @@ def append_messages(
         os.ftruncate(fd, end)
         raise
     return written
+
+
+def intent_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{INTENT_MARK}")
+
+
+def write_intent(path: Path, offset: int) -> None:
+    """Note that an append starts at ``offset``. Not fsynced: it guards against a crash of
+    the process (whose writes the kernel keeps), at no cost to every delivery."""
+    fd = os.open(intent_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, b"%d\n" % offset)
+    finally:
+        os.close(fd)
+
+
+def read_intent(path: Path) -> int | None:
+    try:
+        text = intent_path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        return int(text.strip() or b"-1")
+    except ValueError:
+        return None
+
+
+def clear_intent(path: Path) -> None:
+    try:
+        os.unlink(intent_path(path))
+    except FileNotFoundError:
+        pass
 
 
 def temp_path(path: Path) -> Path:
