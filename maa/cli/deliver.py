@@ -74,11 +74,6 @@ def run(args: argparse.Namespace) -> int:
         return os.EX_USAGE
     config = load(args)
     try:
-        setup_logging(config.server.log_file)
-    except OSError as e:  # e.g. run as the mail user, who may not write the server's log
-        setup_logging(None)
-        print(f"maa deliver: logging to stderr: {e}", file=sys.stderr)
-    try:
         from maa.auth import open_passwd_file
 
         userdb = open_passwd_file(config)
@@ -89,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if user is None:
         print(f"maa deliver: {args.user}: unknown user", file=sys.stderr)
         return os.EX_NOUSER
+    try:
+        setup_logging(config.server.log_file)
+    except OSError as e:  # e.g. run as the mail user, who may not write the server's log
+        setup_logging(None)
+        print(f"maa deliver: logging to stderr: {e}", file=sys.stderr)
     try:
         stream, from_line = spool_stdin(sys.stdin.buffer)
     except OSError as e:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import support
 
 from maa.config import Config
@@ -69,14 +70,17 @@ def test_folder_option_and_detail(maa_config: Config) -> None:
     assert len(stored(maa_config, "alice@example.test")) == 1
 
 
-def test_unknown_user_exits_67(maa_config: Config) -> None:
-    result = run_deliver(maa_config, "-d", "nobody@example.test")
-    assert result.returncode == os.EX_NOUSER == 67
-    assert b"unknown user" in result.stderr
+def test_unknown_user_exits_67(maa_config: Config, capsys: pytest.CaptureFixture[str]) -> None:
+    from maa.cli import main
+
+    assert main(["deliver", "-c", str(maa_config.path), "-d", "nobody@example.test"]) == 67
+    assert "unknown user" in capsys.readouterr().err
 
 
 def test_missing_user_option_is_a_usage_error(maa_config: Config) -> None:
-    assert run_deliver(maa_config).returncode == os.EX_USAGE == 64
+    from maa.cli import main
+
+    assert main(["deliver", "-c", str(maa_config.path)]) == os.EX_USAGE == 64
 
 
 def test_storage_failure_exits_75_tempfail(maa_config: Config) -> None:
