@@ -73,9 +73,9 @@ class SelectedView:
     def valid_sequence(self, sequence: SequenceSet) -> bool:
         """RFC 3501: a sequence number above the number of messages is an error."""
         largest = len(self.uids)
-        return all(
-            high <= largest and low >= 1 for low, high in sequence.resolve(max(largest, 1))
-        ) and (largest > 0 or not sequence.ranges)
+        if largest == 0:  # "1:*" on an empty mailbox names nothing, and is no error
+            return all(None in r for r in sequence.ranges)
+        return all(high <= largest and low >= 1 for low, high in sequence.resolve(largest))
 
     def flags_of(self, uid: int) -> frozenset[str]:
         flags = self.infos[uid].flags

@@ -296,6 +296,7 @@ def test_namespace_id_enable_noop_check(imap_port: int) -> None:
         assert typ == "OK"
         ok(m.noop())
         ok(m.select("INBOX"))
+        assert ok(m.fetch("1:*", "FLAGS")) == [None]  # an empty mailbox: nothing, no error
         ok(m.check())
         m.logout()
 
