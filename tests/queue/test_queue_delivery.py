@@ -17,7 +17,7 @@ from smtp_sink_support import Sink, free_port
 from maa.context import ServerContext
 from maa.queue.cleanup import enqueue_bytes
 from maa.queue.delivery import Deliverer
-from maa.queue.envelope import ClientInfo
+from maa.queue.envelope import ClientInfo, Recipient
 from maa.queue.local import lda_delivery
 from maa.queue.routing import Router
 from maa.queue.store import QueueStore
@@ -305,3 +305,19 @@ def test_nxdomain_bounces_and_null_mx_bounces(queue: Callable[..., Queue]) -> No
     assert "Final-Recipient: rfc822; a@nowhere.test" in text
     assert "Final-Recipient: rfc822; b@nullmx.test" in text
     assert "Status: 5.4.4" in text
+
+
+def test_notify_never_suppresses_the_bounce(queue: Callable[..., Queue]) -> None:
+    with Sink() as sink:
+        sink.handler.refuse["nobody@remote.test"] = "550 5.1.1 no such user"
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        result = enqueue_bytes(
+            q.store,
+            BODY,
+            sender="alice@example.test",
+            recipients=[Recipient("nobody@remote.test", "nobody@remote.test", notify=("NEVER",))],
+            client=ClientInfo(),
+            hostname="mail.example.test",
+        )
+        assert q.deliverer.run(result.queue_id, "incoming") == "removed"
+    assert q.store.ids("incoming") == [] and q.inbox("alice@example.test") == []

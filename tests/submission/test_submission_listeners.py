@@ -351,3 +351,28 @@ def test_auth_login_mechanism_over_starttls(front: Callable[..., Front]) -> None
             return code, s.mail("bob@example.test")[0]
 
     assert (yield threaded(client)) == (235, 250)
+
+
+@pytest_twisted.inlineCallbacks
+def test_smtputf8_and_dsn_parameters_accepted(front: Callable[..., Front]) -> None:
+    f = front(smtp={"mynetworks": ["192.0.2.0/24"]})
+    message = "From: jörg@elsewhere.test\r\nSubject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\n\r\nhallo\r\n"
+
+    def client() -> Any:
+        with smtplib.SMTP("127.0.0.1", f.mx, timeout=10) as s:
+            s.ehlo("client.test")
+            assert s.has_extn("smtputf8") and s.has_extn("dsn")
+            return s.sendmail(
+                "jörg@elsewhere.test",
+                ["bob@example.test"],
+                message.encode("utf-8"),
+                mail_options=["SMTPUTF8", "BODY=8BITMIME", "RET=HDRS", "ENVID=abc123"],
+                rcpt_options=["NOTIFY=FAILURE,DELAY", "ORCPT=rfc822;bob@example.test"],
+            )
+
+    assert (yield threaded(client)) == {}
+    yield f.wait_inbox("bob@example.test")
+    user = f.ctx.userdb.lookup("bob@example.test")
+    folder = f.ctx.stores.open(user).folder("INBOX")  # type: ignore[arg-type]
+    raw = folder.read(folder.messages()[0].uid)
+    assert "Return-Path: <jörg@elsewhere.test>\r\n".encode() in raw
