@@ -17,7 +17,7 @@ DRIVERS = {"memory": "MemoryStore", "maildir": "MaildirStore", "mbox": "MboxStor
 def _driver_available(module: str, export: str) -> bool:
     try:
         return hasattr(importlib.import_module(module), export)
-    except ImportError:
+    except Exception:  # a driver that does not import is skipped, not an error for the rest
         return False
 
 

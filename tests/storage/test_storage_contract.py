@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -409,3 +411,61 @@ def test_internal_date_defaults_to_now(store: MailStore) -> None:
     before = time.time()
     uid = inbox.append(MSG)
     assert before - 2 <= inbox.message(uid).internal_date <= time.time() + 1
+
+
+class _LazyMessage(io.RawIOBase):
+    """``total`` bytes of a message, made as they are read (never all in memory)."""
+
+    LINE = b"0123456789" * 7 + b"abcdef\xe9\r\n"
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.header = b"Subject: big\r\n\r\n"
+        self.total = total
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self.total - self.position)
+        if n <= 0:
+            return 0
+        data = bytearray()
+        while len(data) < n:
+            offset = self.position + len(data)
+            if offset < len(self.header):
+                data += self.header[offset:]
+            else:
+                start = (offset - len(self.header)) % len(self.LINE)
+                data += self.LINE[start:]
+        buffer[:n] = data[:n]
+        self.position += n
+        return n
+
+
+@pytest.mark.slow
+def test_large_message_streamed_with_flat_memory(store: MailStore, driver: str) -> None:
+    if driver == "memory":
+        pytest.skip("the in-memory driver keeps messages in memory by design")
+    total = 20 * 1024 * 1024
+    expected = hashlib.sha256()
+    source = _LazyMessage(total)
+    while chunk := source.read(1 << 20):
+        expected.update(chunk)
+    inbox = store.folder(INBOX)
+    tracemalloc.start()
+    try:
+        uid = inbox.append(io.BufferedReader(_LazyMessage(total), 1 << 16))
+        digest = hashlib.sha256()
+        size = 0
+        with inbox.open(uid) as stream:
+            while chunk := stream.read(1 << 16):
+                digest.update(chunk)
+                size += len(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert size == total == inbox.message(uid).size
+    assert digest.hexdigest() == expected.hexdigest()
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for a {total}-byte message"
