@@ -123,6 +123,10 @@ class Deliverer:
                 envelope = self.store.load("active", queue_id)
             except NoSuchMessage:
                 return "gone"
+            except (ValueError, KeyError, TypeError) as e:
+                where = self.store.quarantine("active", queue_id)
+                qmgr_log.error(queue_id, f"unreadable envelope ({e!r}): moved to {where}")
+                return "gone"
             return self._deliver(envelope)
 
     # -- the steps -----------------------------------------------------------------------

@@ -242,6 +242,15 @@ class QueueStore:
         if durable:
             fsync_dir(self.root / dest)
 
+    def quarantine(self, queue: QueueName, queue_id: str) -> Path:
+        """Put aside an envelope that cannot be read (Postfix's ``corrupt`` queue) so it is
+        neither retried every second nor lost; its content stays in ``data/``."""
+        corrupt = self.root / "corrupt"
+        corrupt.mkdir(exist_ok=True, mode=0o700)
+        dest = corrupt / check_queue_id(queue_id)
+        os.rename(self.path(queue, queue_id), dest)
+        return dest
+
     def remove(self, queue: QueueName, queue_id: str) -> None:
         self.path(queue, queue_id).unlink(missing_ok=True)
         fsync_dir(self.root / queue)
@@ -272,6 +281,8 @@ class QueueStore:
         """Delete content files whose envelope never arrived (older than ``ORPHAN_AGE``)."""
         now = time.time() if now is None else now
         known = {qid for queue in QUEUES for qid in self.ids(queue)}
+        corrupt = self.root / "corrupt"
+        known |= set(os.listdir(corrupt)) if corrupt.is_dir() else set()
         removed = []
         for name in os.listdir(self.data_dir):
             path = self.data_dir / name

@@ -272,3 +272,19 @@ recipients = st.builds(
 )
 def test_envelope_json_round_trip_property(env: Envelope) -> None:
     assert Envelope.from_json(env.to_json()) == env
+
+
+def test_unreadable_envelope_is_put_aside(make_ctx: Callable[..., ServerContext], maillog) -> None:
+    from maa.queue.delivery import Deliverer
+    from maa.queue.local import lda_delivery
+    from maa.queue.routing import Router
+
+    ctx = make_ctx()
+    store = QueueStore.for_data_dir(ctx.config.data_dir)
+    qid, _ = queued_bytes(store, b"x\r\n")
+    store.path("incoming", qid).write_text("{not json")
+    deliverer = Deliverer(ctx.config, store, Router(ctx.config, ctx.userdb), lda_delivery(ctx))
+    assert deliverer.run(qid, "incoming") == "gone"
+    assert (store.root / "corrupt" / qid).exists() and store.content_path(qid).exists()
+    assert store.ids("incoming") == [] and store.ids("active") == []
+    assert "unreadable envelope" in maillog.text
