@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 # Bytes read from the spool per call when streaming into storage: large enough that a
 # 50 MB message is a few hundred reads, small enough to keep memory flat.
 STREAM_CHUNK = 256 * 1024
+# Messages up to this size are handed to storage as one bytes object (header block joined to
+# the content): one storage read step instead of a stream wrapper, and no more memory than a
+# single streaming chunk.
+SMALL_MESSAGE = STREAM_CHUNK
 
 
 class Stores(Protocol):
@@ -229,8 +233,12 @@ def deliver(
         box = _open_folder(store, folder)
         target = box.name
         head = trace_headers(sender, recipient) + extra_headers
-        stream = io.BufferedReader(_Prepended(head, source), STREAM_CHUNK)
-        uid = box.append(stream)
+        content: bytes | BinaryIO
+        if size <= SMALL_MESSAGE:
+            content = head + source.read()
+        else:
+            content = io.BufferedReader(_Prepended(head, source), STREAM_CHUNK)
+        uid = box.append(content)
     except (StorageError, OSError) as e:
         result = _failure(e)
         log.error(who, f"{facts}: save failed to {target}: {e}")

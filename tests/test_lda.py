@@ -162,3 +162,14 @@ def test_log_line_names_user_msgid_and_folder(lctx: LocalContext) -> None:
     assert line.startswith("S1: alice@example.test: msgid=<id-1@example.test>, ")
     assert "from=<s@example.test>, to=<alice@example.test>, size=" in line
     assert line.endswith("saved mail to INBOX")
+
+
+def test_large_message_is_streamed_byte_exact(lctx: LocalContext) -> None:
+    from maa.lda import SMALL_MESSAGE
+
+    user = alice(lctx.config)
+    big = MESSAGE + b"".join(b"line %d with 8-bit \xc3\xa9\r\n" % i for i in range(40_000))
+    assert len(big) > SMALL_MESSAGE * 2
+    result = deliver(lctx, user, io.BytesIO(big), sender="s@x", recipient="alice@example.test")
+    assert result.ok
+    assert messages(lctx, user) == [trace_headers("s@x", "alice@example.test") + big]
