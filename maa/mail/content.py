@@ -1,8 +1,8 @@
 """The Content-* fields of one MIME part, parsed for BODYSTRUCTURE (RFC 2045, 2183, 3066).
 
-Values are bytes exactly as the header has them (case kept), parameters in header order;
-RFC 2231 continuations (``name*0``, ``name*1*``...) are joined into one parameter, still
-encoded, after the plain ones, as Dovecot's rfc2231 parser does.
+Values are bytes exactly as the header has them (case kept). Parameters come as Dovecot's
+rfc2231 parser gives them: plain ones in header order, then the RFC 2231 ones (``name*``,
+``name*0``, ``name*1*``...) sorted by name, continuations joined, values still encoded.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ class ContentFields:
 def _params(tokens: list[Token], i: int) -> Params:
     plain: list[tuple[bytes, bytes]] = []
     continued: dict[bytes, list[tuple[int, bool, bytes]]] = {}
-    order: list[bytes] = []
     n = len(tokens)
     while i < n:
         if not (tokens[i].kind == "special" and tokens[i].value == b";"):
@@ -63,16 +62,15 @@ def _params(tokens: list[Token], i: int) -> Params:
             break  # Dovecot stops at the first malformed parameter
         key = name.value
         match = _CONTINUATION.match(key)
-        if match is None:
-            plain.append((key, value.value))
+        if match is not None:  # "name*0", "name*1*"
+            piece = (int(match.group(2)), bool(match.group(3)), value.value)
+            continued.setdefault(match.group(1), []).append(piece)
+        elif key.endswith(b"*"):  # "name*": extended, in one piece
+            continued.setdefault(key[:-1], []).append((0, True, value.value))
         else:
-            base = match.group(1)
-            if base not in continued:
-                continued[base] = []
-                order.append(base)
-            continued[base].append((int(match.group(2)), bool(match.group(3)), value.value))
+            plain.append((key, value.value))
         i += 4
-    for base in order:
+    for base in sorted(continued):
         pieces = sorted(continued[base], key=lambda piece: piece[0])
         extended = pieces[0][1]
         plain.append((base + b"*" if extended else base, b"".join(p[2] for p in pieces)))
@@ -80,14 +78,16 @@ def _params(tokens: list[Token], i: int) -> Params:
 
 
 def _content_type(value: bytes) -> tuple[bytes, bytes | None, Params]:
-    """(type, subtype, params). A broken value keeps what could be read, as Dovecot does:
-    ``text`` gives (b"text", None), an empty one (b"", None); parameters only follow a
-    complete type/subtype."""
+    """(type, subtype, params). A broken value keeps what Dovecot keeps: ``text`` alone gives
+    (b"text", None), ``text; charset=x`` and an empty value (b"", None), ``text/`` (b"text",
+    b""); parameters only follow a complete type/subtype."""
     tokens, _ = tokenize(value, MIME_SPECIALS)
     if not tokens or tokens[0].kind != "atom":
         return b"", None, ()
-    if len(tokens) < 2 or tokens[1].kind != "special" or tokens[1].value != b"/":
+    if len(tokens) == 1:  # "text" and nothing more: the type is kept
         return tokens[0].value, None, ()
+    if tokens[1].kind != "special" or tokens[1].value != b"/":  # "text; x=y": nothing is
+        return b"", None, ()
     if len(tokens) < 3 or tokens[2].kind != "atom":
         return tokens[0].value, b"", ()
     return tokens[0].value, tokens[2].value, _params(tokens, 3)

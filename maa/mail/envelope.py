@@ -35,13 +35,12 @@ def _subject(value: bytes | None) -> bytes:
     return wire.NIL if value is None else wire.for_humans(value)
 
 
-def envelope_fields(raw_headers: bytes) -> dict[bytes, bytes]:
-    """The unfolded values of the ENVELOPE fields present (the last of each counts, as in
-    Dovecot, whose parser overwrites earlier values)."""
-    values: dict[bytes, bytes] = {}
+def envelope_fields(raw_headers: bytes) -> dict[bytes, list[bytes]]:
+    """The unfolded values of the ENVELOPE fields present, every occurrence in order."""
+    values: dict[bytes, list[bytes]] = {}
     for name, field in iter_fields(raw_headers):
         if name in _WANTED:
-            values[name] = field_value(field)
+            values.setdefault(name, []).append(field_value(field))
     return values
 
 
@@ -53,9 +52,14 @@ def envelope(raw_headers: bytes) -> bytes:
     for people as Dovecot does (:func:`maa.mail.wire.for_humans`); Sender and Reply-To
     default to From. Deterministic, so it can be cached.
     """
-    values = envelope_fields(raw_headers)
+    fields = envelope_fields(raw_headers)
+    # As in Dovecot: a repeated Subject, Date, ... counts once, the last one; the addresses
+    # of a repeated From, To, Cc, ... are all listed.
+    values = {name: found[-1] for name, found in fields.items()}
     addresses = {
-        name: parse_address_list(values[name]) if name in values else None
+        name: [a for value in fields[name] for a in parse_address_list(value)]
+        if name in fields
+        else None
         for name in _ADDRESS_FIELDS
     }
     sender = addresses[b"sender"] or addresses[b"from"]

@@ -92,7 +92,10 @@ def field_value(field: bytes) -> bytes:
     """
     colon = field.find(b":")
     value = field[colon + 1 :] if colon >= 0 else b""
-    value = _LINE_BREAK.sub(b"", value.lstrip(b" \t"))
+    stripped = value.lstrip(b" \t")
+    if stripped[:1] in (b"\r", b"\n", b"") and value[:1] in (b" ", b"\t"):
+        stripped = value[1:]  # a first line of blanks only loses just one (Dovecot)
+    value = _LINE_BREAK.sub(b"", stripped)
     if value.endswith(b"\r"):
         value = value[:-1]
     if b"\x00" in value:

@@ -107,7 +107,10 @@ class _Scanner:
         self.count = 0
 
     def _boundary_at(self, origin: int, line_start: int, stack: tuple[bytes, ...]) -> _Hit | None:
-        """The boundary a line starts with: the longest matching prefix wins (Dovecot)."""
+        """The boundary a line starts with, as Dovecot decides: the line without its line
+        end and without a trailing ``--`` must start with the boundary; the longest match
+        wins, the innermost on a tie; failing that, a boundary that itself ends in ``--``
+        may use the trailing dashes."""
         raw = self.raw
         if not raw.startswith(b"--", line_start):
             return None
@@ -116,21 +119,22 @@ class _Scanner:
         end = after if newline < 0 else newline
         if end > line_start and raw[end - 1] == 0x0D:
             end -= 1
-        if end - line_start - 2 > 2 and raw.startswith(b"--", end - 2):
-            end -= 2
-        available = end - line_start - 2
-        best = -1
-        for index, boundary in enumerate(stack):
-            if (
-                len(boundary) <= available
-                and raw.startswith(boundary, line_start + 2)
-                and (best < 0 or len(boundary) > len(stack[best]))
-            ):
-                best = index
-        if best < 0:
-            return None
-        close = raw.startswith(b"--", line_start + 2 + len(stack[best]))
-        return _Hit(origin, line_start, best, close, after)
+        full = end - line_start - 2
+        trimmed = full - 2 if full > 2 and raw.startswith(b"--", end - 2) else full
+        for available in (trimmed, full) if trimmed != full else (full,):
+            best = -1
+            for index in range(len(stack) - 1, -1, -1):
+                boundary = stack[index]
+                if (
+                    len(boundary) <= available
+                    and raw.startswith(boundary, line_start + 2)
+                    and (best < 0 or len(boundary) > len(stack[best]))
+                ):
+                    best = index
+            if best >= 0:
+                close = raw.startswith(b"--", line_start + 2 + len(stack[best]))
+                return _Hit(origin, line_start, best, close, after)
+        return None
 
     def _next_boundary(
         self, pos: int, stack: tuple[bytes, ...], limit: int | None = None
@@ -187,10 +191,28 @@ class _Scanner:
                 if stack:
                     hit = self._boundary_at(start, newline + 1, stack)
                     if hit is not None:
-                        return self._end_before(hit), hit
+                        # The line end before the boundary leaves the header; Dovecot then
+                        # counts it in the enclosing parts' bodies, as if the search for
+                        # their end had started right at the boundary line.
+                        return self._end_before(hit), hit._replace(origin=hit.line_start)
                 continue
             return (newline + 2 if raw[newline + 1] == 0x0A else newline + 3), None
         return len(raw), None
+
+    def _blank_line_taken(
+        self, start: int, body_start: int, stack: tuple[bytes, ...], own: bytes | None
+    ) -> tuple[int, _Hit] | None:
+        """A boundary of an enclosing multipart right after the header's blank line takes
+        that line's CRLF as its own: the header ends before it and the body is empty (as in
+        Dovecot). The part's own boundary, if it is a multipart, is tried too and wins when
+        longer, so that its first delimiter is left alone."""
+        raw = self.raw
+        inner = stack if own is None else (*stack, own)
+        hit = self._boundary_at(body_start, body_start, inner)
+        if hit is None or hit.which == len(stack):
+            return None
+        blank = body_start - 2 if raw.startswith(b"\r\n", body_start - 2) else body_start - 1
+        return max(blank, start), hit
 
     def entity(
         self,
@@ -215,17 +237,20 @@ class _Scanner:
             ctype, subtype = content.type, content.subtype or b""
         else:
             ctype, subtype = default
-        part = MimePart(start, body_start, body_start, content, ctype, subtype)
-        if hit is not None:
-            return part, hit
         lowered = (ctype.lower(), subtype.lower())
         has_slash = content.type is None or content.subtype is not None
         room = depth < MAX_NESTING and self.count < MAX_PARTS
-        if lowered[0] == b"multipart" and has_slash and room:
-            part.multipart = True
-            boundary = content.param(b"boundary")
+        multipart = lowered[0] == b"multipart" and has_slash and room
+        boundary = (content.param(b"boundary") or b"")[:MAX_BOUNDARY] if multipart else b""
+        if hit is None and stack and body_start < len(raw):
+            taken = self._blank_line_taken(start, body_start, stack, boundary or None)
+            if taken is not None:
+                body_start, hit = taken
+        part = MimePart(start, body_start, body_start, content, ctype, subtype, multipart)
+        if hit is not None:
+            return part, hit
+        if multipart:
             if boundary:
-                boundary = boundary[:MAX_BOUNDARY]
                 hit = self._multipart(part, (*stack, boundary), lowered[1] == b"digest", depth)
             else:  # a multipart without a boundary has no parts
                 hit = self._next_boundary(body_start, stack)

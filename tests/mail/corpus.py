@@ -364,6 +364,104 @@ LONG_FOLDED = crlf(
     "body\n"
 )
 
+REPEATED_ADDRESS_FIELDS = crlf(
+    "From: first@example.test\n"
+    "To: a@example.test\n"
+    "Cc: one@example.test\n"
+    "CC: two@example.test, three@example.test\n"
+    "cc: four@example.test\n"
+    "Subject: repeated cc\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: text; charset=us-ascii\n"
+    "\n"
+    "type without subtype, then parameters\n"
+)
+
+SAME_BOUNDARY_NESTED = crlf(
+    "From: a@example.test\n"
+    "Subject: one boundary for two multiparts\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/mixed; boundary="same"\n'
+    "\n"
+    "--same\n"
+    'Content-Type: multipart/alternative; boundary="same"\n'
+    "\n"
+    "\n"
+    "--same\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "plain\n"
+    "--same\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<p>html</p>\n"
+    "--same--\n"
+    "--same\n"
+    "Content-Type: application/octet-stream\n"
+    "\n"
+    "data\n"
+    "--same--\n"
+)
+
+DASHED_BOUNDARY = crlf(
+    "From: a@example.test\n"
+    "Subject: a boundary ending in dashes\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/digest; boundary="__--__--"\n'
+    "\n"
+    "--__--__--\n"
+    "\n"
+    "From: one@example.test\n"
+    "Subject: first\n"
+    "\n"
+    "one\n"
+    "\n"
+    "--__--__--\n"
+    "\n"
+    "From: two@example.test\n"
+    "Subject: second\n"
+    "\n"
+    "two\n"
+    "\n"
+    "--__--__----\n"
+)
+
+EXTENDED_PARAMETERS = crlf(
+    "From: a@example.test\n"
+    "Subject: extended parameters\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/signed; micalg*=us-ascii''pgp-sha256;\n"
+    "\tprotocol*=us-ascii''application%2Fpgp-signature; plain=1;\n"
+    "\tboundary*=\"us-ascii''sig\"\n"
+    "\n"
+    "--sig\n"
+    "\n"
+    "signed text\n"
+    "--sig--\n"
+)
+
+GRANDPARENT_BOUNDARY_CUTS_HEADER = crlf(
+    "From: a@example.test\n"
+    "Subject: an inner part cut by the outer boundary\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/mixed; boundary="outer"\n'
+    "\n"
+    "--outer\n"
+    'Content-Type: multipart/mixed; boundary="inner"\n'
+    "\n"
+    "--inner\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "text\n"
+    "--inner\n"
+    "not a header line\n"
+    "--outer\n"
+    "Content-Type: text/plain\n"
+    "no-colon line\n"
+    "\n"
+    "--outer--\n"
+)
+
 CORPUS: dict[str, bytes] = {
     "simple": SIMPLE,
     "mixed": MIXED,
@@ -388,6 +486,11 @@ CORPUS: dict[str, bytes] = {
     "content_oddities": CONTENT_ODDITIES,
     "digest_of_alternatives": DIGEST_OF_ALTERNATIVES,
     "long_folded": LONG_FOLDED,
+    "repeated_address_fields": REPEATED_ADDRESS_FIELDS,
+    "same_boundary_nested": SAME_BOUNDARY_NESTED,
+    "dashed_boundary": DASHED_BOUNDARY,
+    "extended_parameters": EXTENDED_PARAMETERS,
+    "grandparent_boundary_cuts_header": GRANDPARENT_BOUNDARY_CUTS_HEADER,
 }
 
 # Sections fetched from Dovecot for every corpus message (IMAP section syntax).
