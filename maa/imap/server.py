@@ -32,7 +32,7 @@ from maa.storage.interface import StorageError
 log = service_log("imap")
 
 # How often an IDLE session looks for changes made by other processes (Maildir deliveries
-# by another MDA): the brief promise is that IDLE sees a new message within a second.
+# by another MDA): an idling client hears of a new message within a second.
 IDLE_POLL_INTERVAL = 1.0
 # Consecutive unparsable commands before the connection is closed (Dovecot closes after 20):
 # a client this confused is not going to recover, and it may be probing.
@@ -77,7 +77,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self.implicit_tls = implicit_tls
         self.framer = Framer(max_append=ctx.config.mail.max_message_size)
         self.session: Session
-        self._busy = False  # a command is running (Deferred) or a continuation is awaited
+        self._busy = False  # a command is running (a Deferred) or its responses are streaming
         self._line_handler: Callable[[bytes], None] | None = None
         self._logout: Callable[[], None] | None = None
         self._autologout: Any = None

@@ -1,4 +1,4 @@
-"""Helpers for driving maa's IMAP server with real clients from a thread."""
+"""Clients and shortcuts for driving maa's IMAP server from a thread."""
 
 from __future__ import annotations
 
