@@ -323,3 +323,18 @@ def test_disk_uses_lf_only(tmp_path: Path) -> None:
     inbox.append(b"A: b\r\n\r\nline\r\nline\r\n")
     assert b"\r" not in (tmp_path / "mail" / "inbox").read_bytes()
     assert os.stat(tmp_path / "mail" / "inbox").st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another user")
+def test_files_made_for_a_mailbox_belong_to_its_owner(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    store = MboxStore(root, owner=(65534, 65534))
+    store.ensure_defaults()
+    store.create_folder("Archive.2024")
+    store.folder("Archive.2024").append(b"S: x\r\n\r\nx\r\n", [DELETED])
+    store.folder("Archive.2024").expunge()  # the rewritten file too
+    made = [root, root / ".subscriptions", root / ".maa-index.sqlite", root / "inbox"]
+    made += [root / "Archive", root / "Archive" / ".mbox", root / "Archive" / "2024"]
+    assert {(p.name, p.stat().st_uid, p.stat().st_gid) for p in made} == {
+        (p.name, 65534, 65534) for p in made
+    }

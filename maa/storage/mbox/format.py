@@ -246,7 +246,7 @@ def find_separators(mm: mmap.mmap, start: int, end: int) -> list[int]:
             found.append(pos)
 
 
-def scan(mm: mmap.mmap, start: int, end: int, *, want_headers: bool = True) -> list[ScannedMessage]:
+def scan(mm: mmap.mmap, start: int, end: int) -> list[ScannedMessage]:
     """Every message between ``start`` and ``end`` (which must be a message boundary)."""
     separators = find_separators(mm, start, end)
     messages = []
@@ -269,7 +269,7 @@ def scan(mm: mmap.mmap, start: int, end: int, *, want_headers: bool = True) -> l
             body_end -= 1  # the empty line that separates messages
         elif body_end - body_offset == 1 and mm[body_offset:body_end] == b"\n":
             body_end -= 1
-        messages.append(_measure(mm, from_offset, body_offset, body_end, want_headers=want_headers))
+        messages.append(_measure(mm, from_offset, body_offset, body_end))
     return messages
 
 
@@ -292,9 +292,7 @@ def _content_length_end(mm: mmap.mmap, body_offset: int, end: int) -> int | None
     return None
 
 
-def _measure(
-    mm: mmap.mmap, from_offset: int, body_offset: int, body_end: int, *, want_headers: bool
-) -> ScannedMessage:
+def _measure(mm: mmap.mmap, from_offset: int, body_offset: int, body_end: int) -> ScannedMessage:
     digest = hashlib.blake2b(digest_size=16)
     newlines = 0
     for pos in range(from_offset, body_end, SCAN_SLICE):
@@ -304,7 +302,7 @@ def _measure(
             newlines += piece.count(b"\n", max(0, body_offset - pos))
     quoted = sum(1 for _ in _QUOTED_FROM.finditer(mm, body_offset, body_end))
     size = body_end - body_offset - quoted + newlines
-    headers = _dovecot_headers(mm, body_offset, body_end) if want_headers else {}
+    headers = _dovecot_headers(mm, body_offset, body_end)
     return ScannedMessage(
         from_offset=from_offset,
         body_offset=body_offset,

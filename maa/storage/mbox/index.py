@@ -133,22 +133,10 @@ class Index:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)  # idempotent; executescript commits by itself
-        self._data_version = self._read_data_version()
 
     def close(self) -> None:
         with self.lock:
             self._db.close()
-
-    def _read_data_version(self) -> int:
-        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
-
-    def changed_elsewhere(self) -> bool:
-        """Whether another connection (another process) committed since the last call."""
-        with self.lock:
-            version = self._read_data_version()
-            changed = version != self._data_version
-            self._data_version = version
-            return changed
 
     @contextlib.contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
