@@ -94,10 +94,7 @@ def list_entries(
     # only when asked, since they describe folders, not subscriptions (RFC 5258 example 3).
     want_children = "CHILDREN" in returns or "SUBSCRIBED" not in selection
 
-    if "SUBSCRIBED" in selection:
-        selected = {n for n in subscribed}
-    else:
-        selected = set(by_name)
+    selected = set(subscribed) if "SUBSCRIBED" in selection else set(by_name)
     if "SPECIAL-USE" in selection:
         selected = {n for n in selected if n in by_name and by_name[n].special_use}
 
