@@ -123,6 +123,11 @@ def run(args: argparse.Namespace) -> int:
         return EX_USAGE
     if not logging.getLogger("maa").handlers:
         setup_logging(config.server.log_file)
+    given = (args.sender or "", args.full_name or "", *args.recipients)
+    if not all(_safe(a) for a in given):
+        # A CR or LF in an address or name would let it forge header lines.
+        print("maa sendmail: bad address or name (line break)", file=sys.stderr)
+        return EX_USAGE
     dot_ends = not (args.i or "i" in args.options)
     data = read_message(sys.stdin.buffer, dot_ends=dot_ends)
     headers, body = split_headers(data)
@@ -140,10 +145,8 @@ def run(args: argparse.Namespace) -> int:
     wanted = list(args.recipients)
     if args.t:
         wanted += header_recipients(headers)
-    bad = [a for a in (sender, args.full_name or "", *wanted) if not _safe(a)]
-    if bad:
-        # A CR or LF in an address or name would let it forge header lines.
-        print(f"maa sendmail: bad address or name: {bad[0]!r}", file=sys.stderr)
+    if not all(_safe(a) for a in wanted):  # from -t: getaddresses never yields a line break
+        print("maa sendmail: bad address (line break)", file=sys.stderr)
         return EX_USAGE
     if not wanted:
         print("maa sendmail: no recipient addresses found", file=sys.stderr)

@@ -19,8 +19,8 @@ from maa.queue.cleanup import enqueue_bytes
 from maa.queue.envelope import ClientInfo, Recipient
 from maa.queue.store import QueueStore
 
-MESSAGES = 40
-KILLS = 3
+MESSAGES = 30
+KILLS = 2
 
 
 @pytest.mark.slow
