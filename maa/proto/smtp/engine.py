@@ -30,6 +30,7 @@ from typing import Any
 from maa.auth import sasl
 from maa.proto.smtp import commands as c
 from maa.proto.smtp import events as ev
+from maa.proto.smtp import params as p
 from maa.proto.smtp import replies as r
 from maa.proto.smtp.data import ChunkReader, DotDecoder
 from maa.proto.smtp.states import ALLOWED, State, Trigger, next_state, out_of_sequence
@@ -57,15 +58,6 @@ VERBS: dict[Dialect, frozenset[str]] = {
     # Dovecot's LMTP does not know EHLO/HELO either: "500 5.5.1 Unknown command".
     Dialect.LMTP: _COMMON_VERBS | {"LHLO"},
     Dialect.SMTP: _COMMON_VERBS | {"EHLO", "HELO", "STARTTLS", "AUTH"},
-}
-_BODY_TYPES = ("7BIT", "8BITMIME", "BINARYMIME")
-_MAIL_PARAMS: dict[Dialect, frozenset[str]] = {
-    Dialect.LMTP: frozenset({"SIZE", "BODY"}),
-    Dialect.SMTP: frozenset({"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"}),
-}
-_RCPT_PARAMS: dict[Dialect, frozenset[str]] = {
-    Dialect.LMTP: frozenset(),
-    Dialect.SMTP: frozenset({"NOTIFY", "ORCPT"}),
 }
 
 
@@ -392,71 +384,36 @@ class SmtpEngine:
                 exts.append("AUTH " + " ".join(sasl.SASL_MECHANISMS))
         return exts
 
-    def _check_address(self, address: str, params: dict[str, str | None]) -> r.Reply | None:
-        if not address.isascii() and "SMTPUTF8" not in params:
-            return r.S553_NEEDS_SMTPUTF8
-        return None
-
     def _mail(self, cmd: c.Mail) -> None:
-        params = dict(cmd.params)
-        allowed = _MAIL_PARAMS[self.dialect] if self.hello_is_esmtp else frozenset()
-        unknown = set(params) - allowed
-        if unknown:
-            self._error(r.Reply(555, "5.5.4", f"Unsupported option: {sorted(unknown)[0]}"))
-            return
-        size = params.get("SIZE")
-        if size is not None or "SIZE" in params:
-            if size is None or not size.isdigit() or len(size) > c.MAX_BDAT_DIGITS:
-                self._error(r.Reply(501, "5.5.4", "Bad SIZE parameter"))
-                return
-            if int(size) > self.settings.max_message_size:
-                self._send(r.S552_TOO_BIG)
-                return
-        if "BODY" in params:
-            body = (params["BODY"] or "").upper()
-            if body not in _BODY_TYPES:
-                self._error(r.Reply(501, "5.5.4", "Bad BODY parameter"))
-                return
-            params["BODY"] = body
-        if "SMTPUTF8" in params and params["SMTPUTF8"] is not None:
-            self._error(r.Reply(501, "5.5.4", "SMTPUTF8 takes no value"))
-            return
-        if "RET" in params and (params["RET"] or "").upper() not in ("FULL", "HDRS"):
-            self._error(r.Reply(501, "5.5.4", "Bad RET parameter"))
-            return
-        refused = self._check_address(cmd.address, params)
-        if refused is not None:
-            self._send(refused)
+        allowed = p.MAIL_PARAMS[self.dialect.value] if self.hello_is_esmtp else frozenset()
+        try:
+            params = p.check_mail(cmd.address, cmd.params, allowed, self.settings.max_message_size)
+        except p.ParamRefused as e:
+            self._refuse(e)
             return
         self._decide(ev.MailFrom(cmd.address, params))
+
+    def _refuse(self, refused: p.ParamRefused) -> None:
+        if refused.protocol_error:
+            self._error(refused.reply)
+        else:
+            self._send(refused.reply)
 
     @property
     def hello_is_esmtp(self) -> bool:
         return self.hello is not None and self.hello.verb != "HELO"
 
     def _rcpt(self, cmd: c.Rcpt) -> None:
-        params = dict(cmd.params)
-        unknown = set(params) - (_RCPT_PARAMS[self.dialect] if self.hello_is_esmtp else set())
-        if unknown:
-            self._error(r.Reply(555, "5.5.4", f"Unsupported option: {sorted(unknown)[0]}"))
+        assert self.mail is not None
+        allowed = p.RCPT_PARAMS[self.dialect.value] if self.hello_is_esmtp else frozenset()
+        try:
+            smtputf8 = "SMTPUTF8" in self.mail.params
+            params = p.check_rcpt(cmd.address, cmd.params, allowed, smtputf8)
+        except p.ParamRefused as e:
+            self._refuse(e)
             return
-        notify = params.get("NOTIFY")
-        if "NOTIFY" in params:
-            words = (notify or "").upper().split(",")
-            if (
-                not notify
-                or not set(words) <= {"NEVER", "SUCCESS", "FAILURE", "DELAY"}
-                or ("NEVER" in words and len(words) > 1)
-            ):
-                self._error(r.Reply(501, "5.5.4", "Bad NOTIFY parameter"))
-                return
         if len(self.recipients) >= self.settings.max_recipients:
             self._send(r.S452_TOO_MANY_RCPTS)
-            return
-        assert self.mail is not None
-        refused = self._check_address(cmd.address, dict(self.mail.params))
-        if refused is not None:
-            self._send(refused)
             return
         self._decide(ev.RcptTo(cmd.address, params))
 
