@@ -33,6 +33,8 @@ Outcome = Literal["sent", "deferred", "bounced"]
 
 # Postfix waits 300 s for most replies (smtp_*_timeout); a queue worker thread may wait as long.
 REPLY_TIMEOUT = 300.0
+# ... but only 30 s for a connection (smtp_connect_timeout): a dead MX is skipped quickly.
+CONNECT_TIMEOUT = 30.0
 # Content is sent in blocks of this size (the dot-stuffed lines of the queue file).
 SEND_BLOCK = 65536
 
@@ -198,9 +200,14 @@ class SmtpClient:
     ) -> list[Result]:
         relay = f"{host}[{address}]:{port}"
         try:
-            smtp = smtplib.SMTP(address, port, timeout=self.timeout, local_hostname=self.helo)
+            smtp = smtplib.SMTP(
+                address, port, timeout=min(CONNECT_TIMEOUT, self.timeout), local_hostname=self.helo
+            )
         except (OSError, smtplib.SMTPException) as e:
             raise _TryNextHost(f"connect to {relay}: {_reason(e)}") from e
+        smtp.timeout = self.timeout  # STARTTLS wraps the socket with this one
+        if smtp.sock is not None:
+            smtp.sock.settimeout(self.timeout)
         peer = address
         try:
             return self._transaction(smtp, relay, message, auth, address_is_loopback(peer))
