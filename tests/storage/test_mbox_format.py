@@ -146,6 +146,8 @@ _message = st.tuples(st.lists(_line, max_size=12), st.booleans()).map(
 )
 
 
+# No per-example deadlines in this module: timing depends on the machine, not on the code.
+@settings(deadline=None)
 @given(_message)
 def test_random_messages_round_trip_through_the_disk_form(message: bytes) -> None:
     disk, result = encode(message)
@@ -155,6 +157,7 @@ def test_random_messages_round_trip_through_the_disk_form(message: bytes) -> Non
     assert not disk.startswith(b"From ") and b"\nFrom " not in disk
 
 
+@settings(deadline=None)
 @given(_message, st.lists(st.integers(1, 9), max_size=5))
 def test_short_reads_from_the_source_change_nothing(message: bytes, sizes: list[int]) -> None:
     expected, _ = encode(message)
@@ -164,7 +167,7 @@ def test_short_reads_from_the_source_change_nothing(message: bytes, sizes: list[
     assert result.size == len(message)
 
 
-@settings(max_examples=50)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(_message, min_size=1, max_size=6))
 def test_scanning_finds_exactly_the_messages_written(messages: list[bytes]) -> None:
     data = b""
@@ -179,7 +182,9 @@ def test_scanning_finds_exactly_the_messages_written(messages: list[bytes]) -> N
         assert shown == message or shown == message + b"\r\n"
 
 
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(_message, min_size=1, max_size=4))
 def test_random_messages_round_trip_through_the_store(
     tmp_path_factory: object, messages: list[bytes]

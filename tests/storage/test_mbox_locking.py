@@ -52,6 +52,12 @@ class Holder:
         self.process.stdin.write(b"go\n")
         self.process.stdin.flush()
         assert self.process.wait(timeout=30) == 0
+        self.close()
+
+    def close(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.fixture
@@ -62,6 +68,7 @@ def holders() -> Iterator[list[Holder]]:
         if holder.process.poll() is None:
             holder.process.kill()
             holder.process.wait()
+        holder.close()
 
 
 class Background:

@@ -68,14 +68,13 @@ def test_expunge_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path: P
     rng = random.Random(7)
     remaining = len(originals)
     for _ in range(5):
-        child = subprocess.Popen(
+        with subprocess.Popen(
             [sys.executable, "-c", EXPUNGER, str(root)], cwd=REPO, stdout=subprocess.PIPE
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0.0, 0.15))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        ) as child:
+            assert child.stdout is not None
+            assert child.stdout.readline() == b"ready\n"
+            time.sleep(rng.uniform(0.0, 0.15))
+            child.send_signal(signal.SIGKILL)
         found = independent_parse(root / "inbox")
         # Always a whole file: the last messages of the original list, each intact.
         assert 1 <= len(found) < remaining
@@ -267,16 +266,15 @@ def test_append_killed_midway_leaves_no_message(
     store = MboxStore(root)
     inbox = store.folder("INBOX")
     before = [inbox.append(numbered(n, 200)) for n in range(2)]
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", STALLED_APPENDER, str(root)],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline() == b"stalled\n"
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"stalled\n"
+        child.send_signal(signal.SIGKILL)
     assert os.path.getsize(root / "inbox") > 1 << 18  # part of it reached the file
     if then_postfix_delivers:  # another program appends after the debris
         with open(root / "inbox", "ab") as mbox:
