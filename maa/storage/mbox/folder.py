@@ -13,7 +13,7 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -104,7 +104,7 @@ class MboxFolder(FolderView):
                 raise MessageNotFound(f"UID {uid} not in {self._name}")
             return record.info()
 
-    def _pieces(self, uid: int) -> Iterator[bytes]:
+    def _pieces(self, uid: int) -> Generator[bytes, None, None]:
         """The CRLF form of one message, read under a shared lock (the caller holds
         ``self._lock``; the generator must be run to its end or closed promptly)."""
         self._loaded()
@@ -127,8 +127,8 @@ class MboxFolder(FolderView):
         wanted: list[bytes] = []
         skip = max(0, offset)
         left = length if length is not None else -1
-        with self._lock:
-            for piece in self._pieces(uid):
+        with self._lock, contextlib.closing(self._pieces(uid)) as pieces:
+            for piece in pieces:  # closing() releases the file lock even when we stop early
                 if skip >= len(piece):
                     skip -= len(piece)
                     continue

@@ -264,7 +264,7 @@ class MboxStore:
 
     def _write_subscriptions(self, names: list[str]) -> None:
         path = self._subscription_path()
-        temp = path.with_name(path.name + ".tmp")
+        temp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(temp, "w", encoding="utf-8") as out:
             out.write("".join(name + "\n" for name in names))
             out.flush()
