@@ -24,6 +24,12 @@ from pathlib import Path
 from typing import Literal
 
 import dns.exception
+
+# Record types imported now: dnspython loads them on first use, which fails once ``maa serve``
+# has dropped privileges if the Python install is not readable by that user.
+import dns.rdtypes.ANY.MX
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
 import dns.resolver
 
 from maa.queue.transport import NextHop

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 
 from maa.context import ServerContext
 from maa.log import service_log
+from maa.queue.admin import make_due
 from maa.queue.delivery import Deliverer, RunResult
 from maa.queue.local import lda_delivery
 from maa.queue.routing import Router
@@ -157,8 +158,6 @@ class QueueService(Service):
 
     def flush(self) -> None:
         """Make every deferred message due now (``postqueue -f``)."""
-        from maa.queue.admin import make_due
-
         n = make_due(self.store)
         log.info(None, f"flush: {n} deferred message(s) due now")
         self.scan()
