@@ -130,13 +130,38 @@ def _prepare_unix(description: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Modules the servers import on first use. They are loaded before privileges are dropped:
+# the interpreter's library need not be readable by the mail user.
+PRELOAD = (
+    "sqlite3",
+    "maa.storage.maildir",
+    "maa.storage.mbox",
+    "maa.storage.memory",
+    "email.parser",
+    "email.policy",
+    "encodings.idna",
+)
+
+
 def drop_privileges(user: str, data_dir: Path) -> None:
-    """Become ``user`` (its uid, gid and groups) once the listeners are bound."""
+    """Become ``user`` (its uid, gid and groups) once the listeners are bound, first giving
+    it what root made in data_dir (queue, sockets, certificates) so it can go on using them."""
     entry = pwd.getpwnam(user)
-    for path in (data_dir, *data_dir.iterdir()):
-        if path.stat().st_uid == 0 and not path.name.endswith(".pid"):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
+    for name in PRELOAD:
+        _optional_module(name)
+    _give_root_owned(data_dir, entry.pw_uid, entry.pw_gid)
     os.setgroups([g.gr_gid for g in grp.getgrall() if user in g.gr_mem] + [entry.pw_gid])
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
     log.info(None, f"dropped privileges to {user} (uid {entry.pw_uid}, gid {entry.pw_gid})")
+
+
+def _give_root_owned(path: Path, uid: int, gid: int) -> None:
+    """chown what root owns under ``path``; a folder the user already owns (a mail tree) is
+    not walked, so a large Maildir costs nothing here."""
+    if path.lstat().st_uid != 0:
+        return
+    os.chown(path, uid, gid, follow_symlinks=False)
+    if path.is_dir() and not path.is_symlink():
+        for child in path.iterdir():
+            _give_root_owned(child, uid, gid)

@@ -52,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
             return
         pid_file.parent.mkdir(parents=True, exist_ok=True)
         pid_file.write_text(f"{os.getpid()}\n")
-        signal.signal(signal.SIGHUP, reload_users)
         log.info(None, f"maa starting up (config {config.path})")
 
     def stop() -> Any:
@@ -64,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             pass
         return top.stopService()
 
+    signal.signal(signal.SIGHUP, reload_users)
     r.callWhenRunning(start)
     r.addSystemEventTrigger("before", "shutdown", stop)
     r.run()
