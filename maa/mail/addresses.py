@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maa.mail.rfc822 import ADDRESS_SPECIALS, Token, is_special, tokenize
+from maa.mail.rfc822 import Cursor
 
 MISSING_MAILBOX = b"MISSING_MAILBOX"
 MISSING_DOMAIN = b"MISSING_DOMAIN"
 # Dovecot's host for an angle address that never closes (``Name <user@host``).
 SYNTAX_ERROR = b"SYNTAX_ERROR"
+# Dovecot's route for a source route that does not end in ":".
+INVALID_ROUTE = b"INVALID_ROUTE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,94 +48,215 @@ class Address:
 GROUP_END = Address(None, None, None, None)
 
 
-def _phrase(tokens: list[Token]) -> bytes:
-    return b" ".join(token.value for token in tokens)
+class _Fields:
+    """The address being read (Dovecot's ``ctx->addr``)."""
+
+    __slots__ = ("domain", "invalid", "mailbox", "name", "route")
+
+    def __init__(self) -> None:
+        self.name: bytes | None = None
+        self.route: bytes | None = None
+        self.mailbox: bytes | None = None
+        self.domain: bytes | None = None
+        self.invalid = False
 
 
-def _joined(tokens: list[Token]) -> bytes:
-    return b"".join(token.value for token in tokens)
+class _Parser:
+    """A port of Dovecot's message-address.c list parser with FILL_MISSING."""
 
+    def __init__(self, value: bytes) -> None:
+        self.cursor = Cursor(value)
+        self.out: list[Address] = []
+        self.addr = _Fields()
 
-def _mailbox(name: bytes | None, route: bytes | None, local: bytes, host: bytes | None) -> Address:
-    return Address(name or None, route or None, local or MISSING_MAILBOX, host or MISSING_DOMAIN)
+    def add(self) -> None:
+        addr = self.addr
+        self.out.append(Address(addr.name, addr.route, addr.mailbox, addr.domain))
+        self.addr = _Fields()
 
+    def add_fixed(self) -> None:
+        if self.addr.mailbox is None:
+            self.addr.mailbox = MISSING_MAILBOX
+        if not self.addr.domain:
+            self.addr.domain = MISSING_DOMAIN
+        self.add()
 
-def _until(tokens: list[Token], i: int, stops: tuple[bytes, ...]) -> int:
-    n = len(tokens)
-    while i < n and not (tokens[i].kind == "special" and tokens[i].value in stops):
-        i += 1
-    return i
+    def local_part(self) -> int:
+        cursor = self.cursor
+        if cursor.peek() == 0x22:
+            result, value = cursor.quoted_string()
+        else:
+            result, value = cursor.dot_atom()
+        if result < 0:
+            return -1
+        self.addr.mailbox = value
+        self.text = value
+        return result
 
+    def domain(self, into_route: bool = False) -> tuple[int, bytes]:
+        cursor = self.cursor
+        cursor.pos += 1  # "@"
+        if cursor.skip_lwsp() <= 0:
+            return -1, b""
+        if cursor.peek() == 0x5B:
+            return cursor.domain_literal()
+        return cursor.dot_atom()
 
-def _angle(tokens: list[Token], i: int, name: bytes | None) -> tuple[Address, int]:
-    """Parse from just after ``<``; return the address and the index after ``>``."""
-    n = len(tokens)
-    route: bytes | None = None
-    if i < n and is_special(tokens[i], b"@"):
-        colon = _until(tokens, i, (b":", b">"))
-        if colon < n and is_special(tokens[colon], b":"):
-            route = _joined(tokens[i:colon])
-            i = colon + 1
-    at = _until(tokens, i, (b"@", b">"))
-    local = _joined(tokens[i:at])
-    host: bytes | None = None
-    if at < n and is_special(tokens[at], b"@"):
-        end = _until(tokens, at + 1, (b">",))
-        host = _joined(tokens[at + 1 : end])
-    else:
-        end = at
-    if end >= n:  # no ">"
-        host = SYNTAX_ERROR
-    return _mailbox(name, route, local, host), min(end + 1, n)
+    def domain_list(self) -> int:
+        cursor = self.cursor
+        route = bytearray()
+        while True:
+            if cursor.at_end:
+                return 0
+            if cursor.peek() != 0x40:
+                break
+            if route:
+                route += b","
+            result, value = self.domain()
+            route += b"@" + value
+            if result <= 0:
+                return result
+            while cursor.skip_lwsp() > 0 and cursor.peek() == 0x2C:
+                cursor.pos += 1
+        self.addr.route = bytes(route)
+        return 1
+
+    def angle_addr(self) -> int:
+        cursor = self.cursor
+        cursor.pos += 1  # "<"
+        if cursor.skip_lwsp() <= 0:
+            return -1
+        if cursor.peek() == 0x40:
+            if self.domain_list() > 0 and cursor.peek() == 0x3A:
+                cursor.pos += 1
+            else:
+                self.addr.route = INVALID_ROUTE
+                if cursor.at_end:
+                    return -1
+            if cursor.skip_lwsp() <= 0:
+                return -1
+        if cursor.peek() != 0x3E:  # "<>" has no mailbox
+            if self.local_part() <= 0:
+                return -1
+            if cursor.peek() == 0x40:
+                result, value = self.domain()
+                self.addr.domain = value
+                if result <= 0:
+                    return -1
+        if cursor.peek() != 0x3E:
+            return -1
+        cursor.pos += 1
+        return cursor.skip_lwsp()
+
+    def name_addr(self) -> int:
+        cursor = self.cursor
+        result, phrase = cursor.phrase()
+        if result <= 0 or cursor.peek() != 0x3C:
+            return -1
+        self.addr.name = phrase or None
+        if self.angle_addr() < 0:
+            self.addr.domain = SYNTAX_ERROR
+            self.addr.invalid = True
+        return 0 if cursor.at_end else 1
+
+    def addr_spec(self) -> int:
+        cursor = self.cursor
+        cursor.last_comment = b""
+        quoted = cursor.peek() == 0x22
+        self.text = b""
+        result = self.local_part()
+        if result <= 0:
+            self.addr.invalid = True
+        domain_result = -2
+        if result != 0 and not cursor.at_end and cursor.peek() == 0x40:
+            domain_result, value = self.domain()
+            self.addr.domain = value if domain_result >= 0 else None
+            if domain_result <= 0:
+                result = domain_result
+        if cursor.last_comment:
+            self.addr.name = cursor.last_comment
+        elif domain_result == -2:
+            # "user" alone is a mailbox; "user and more words" a display name.
+            _, more = cursor.phrase()
+            if more:
+                self.addr.mailbox = None
+                self.addr.name = self.text + b" " + more
+            elif not quoted:
+                self.addr.domain = b""
+            self.addr.invalid = True
+            result = -1
+        return result
+
+    def mailbox(self) -> int:
+        cursor = self.cursor
+        start = cursor.pos
+        result = self.name_addr()
+        if result < 0:
+            cursor.pos = start
+            self.addr = _Fields()
+            result = self.addr_spec()
+            addr = self.addr
+            lone = addr.name is None and addr.mailbox is not None and addr.domain is None
+            if addr.invalid and lone:  # a quoted "local part" alone is a display name
+                addr.name, addr.mailbox = addr.mailbox, None
+        self.add_fixed()
+        return result
+
+    def group(self) -> int:
+        cursor = self.cursor
+        result, phrase = cursor.phrase()
+        if result <= 0 or cursor.peek() != 0x3A:
+            return -1
+        cursor.pos += 1
+        result = cursor.skip_lwsp()
+        self.addr.mailbox = phrase
+        self.add()
+        if result > 0 and cursor.peek() != 0x3B:
+            while True:
+                self.mailbox()
+                if cursor.at_end or cursor.peek() != 0x2C:
+                    break
+                cursor.pos += 1
+                if cursor.skip_lwsp() <= 0:
+                    result = -1
+                    break
+        if result >= 0:
+            if cursor.at_end or cursor.peek() != 0x3B:
+                result = -1
+            else:
+                cursor.pos += 1
+                result = cursor.skip_lwsp()
+        self.add()  # the group's end marker
+        return 0 if result == 0 else 1
+
+    def address(self) -> int:
+        start = self.cursor.pos
+        result = self.group()
+        if result < 0:
+            self.cursor.pos = start
+            self.addr = _Fields()
+            result = self.mailbox()
+        return result
+
+    def address_list(self) -> list[Address]:
+        cursor = self.cursor
+        if cursor.skip_lwsp() <= 0:
+            return []
+        while True:
+            if self.address() == 0:
+                break
+            if cursor.at_end or cursor.peek() != 0x2C:
+                break
+            cursor.pos += 1
+            result = cursor.skip_lwsp()
+            if result <= 0:
+                if result < 0:  # ends with garbage
+                    self.add_fixed()
+                break
+        return self.out
 
 
 def parse_address_list(value: bytes) -> list[Address]:
-    """Every address and group marker in a From/To/Cc/... value, in order. Never raises."""
-    tokens, trailing_comment = tokenize(value, ADDRESS_SPECIALS)
-    out: list[Address] = []
-    n = len(tokens)
-    i = 0
-    in_group = False
-    while i < n:
-        token = tokens[i]
-        if token.kind == "special" and token.value in (b",", b";", b">", b":"):
-            if token.value == b";" and in_group:
-                out.append(GROUP_END)
-                in_group = False
-            i += 1
-            continue
-        j = i
-        while j < n and tokens[j].kind in ("atom", "quoted"):
-            j += 1
-        following = tokens[j] if j < n else None
-        if following is not None and is_special(following, b":") and not in_group:
-            out.append(Address(None, None, _phrase(tokens[i:j]), None))
-            in_group = True
-            i = j + 1
-            continue
-        if following is not None and is_special(following, b"<"):
-            address, i = _angle(tokens, j + 1, _phrase(tokens[i:j]))
-            out.append(address)
-            continue
-        # addr-spec, perhaps with a comment as the display name
-        end = _until(tokens, i, (b",", b";", b"<"))
-        if end == i:
-            i += 1
-            continue
-        if any(token.broken for token in tokens[i:end]):
-            out.append(_mailbox(None, None, b"", None))
-            i = end
-            continue
-        at = _until(tokens, i, (b"@", b",", b";", b"<"))
-        at = min(at, end)
-        local = _joined(tokens[i:at])
-        host = _joined(tokens[at + 1 : end]) if at < end else None
-        comments = [t.comment for t in tokens[i + 1 : end] if t.comment is not None]
-        trailing = tokens[end].comment if end < n else trailing_comment
-        if trailing is not None:
-            comments.append(trailing)
-        out.append(_mailbox(comments[-1] if comments else None, None, local, host))
-        i = end
-    if in_group:
-        out.append(GROUP_END)
-    return out
+    """Every address and group marker in a From/To/Cc/... value, in order, recovering from
+    broken input exactly as Dovecot does (so ENVELOPE output matches). Never raises."""
+    return _Parser(value).address_list()

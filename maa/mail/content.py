@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from maa.mail.headers import field_value, iter_fields
-from maa.mail.rfc822 import MIME_SPECIALS, Token, tokenize
+from maa.mail.rfc822 import Cursor
 
 Params = tuple[tuple[bytes, bytes], ...]
 
@@ -43,82 +43,131 @@ class ContentFields:
         return None
 
 
-def _params(tokens: list[Token], i: int) -> Params:
+def _param(cursor: Cursor) -> tuple[bytes, bytes] | None:
+    """``; key=value`` (Dovecot's rfc822_parse_content_param); None when malformed, with
+    the cursor where parsing stopped."""
+    if cursor.peek() != 0x3B:
+        return None
+    cursor.pos += 1
+    if cursor.skip_lwsp() <= 0:
+        return None
+    result, key = cursor.token()
+    if result <= 0 or not key or cursor.peek() != 0x3D:
+        return None
+    cursor.pos += 1
+    if cursor.skip_lwsp() <= 0:
+        return None
+    if cursor.peek() == 0x22:
+        result, value = cursor.quoted_string()
+    else:
+        result, value = cursor.token()
+    return None if result < 0 else (key, value)
+
+
+def _params(cursor: Cursor) -> Params:
+    """Parameters as Dovecot's rfc2231 parser returns them: after a malformed one it skips
+    a byte and tries again; ``name*N[*]`` pieces are merged (sorted, after the plain ones)
+    unless an index is missing."""
     plain: list[tuple[bytes, bytes]] = []
-    continued: dict[bytes, list[tuple[int, bool, bytes]]] = {}
-    n = len(tokens)
-    while i < n:
-        if not (tokens[i].kind == "special" and tokens[i].value == b";"):
-            break
-        if i + 3 >= n:  # a trailing ";" or a cut-off parameter
-            break
-        name, equals, value = tokens[i + 1], tokens[i + 2], tokens[i + 3]
-        if not (
-            name.kind == "atom"
-            and equals.kind == "special"
-            and equals.value == b"="
-            and value.kind in ("atom", "quoted")
-        ):
-            break  # Dovecot stops at the first malformed parameter
-        key = name.value
+    pieces: list[tuple[bytes, int, bool, bytes]] = []
+    while not cursor.at_end:
+        found = _param(cursor)
+        if found is None:
+            cursor.pos += 1
+            continue
+        key, value = found
         match = _CONTINUATION.match(key)
-        if match is not None:  # "name*0", "name*1*"
-            piece = (int(match.group(2)), bool(match.group(3)), value.value)
-            continued.setdefault(match.group(1), []).append(piece)
-        elif key.endswith(b"*"):  # "name*": extended, in one piece
-            continued.setdefault(key[:-1], []).append((0, True, value.value))
+        if match is not None:
+            pieces.append((match.group(1), int(match.group(2)), bool(match.group(3)), value))
+        elif key.endswith(b"*") and b"*" not in key[:-1]:
+            pieces.append((key[:-1], 0, True, value))
         else:
-            plain.append((key, value.value))
-        i += 4
-    for base in sorted(continued):
-        pieces = sorted(continued[base], key=lambda piece: piece[0])
-        extended = pieces[0][1]
-        plain.append((base + b"*" if extended else base, b"".join(p[2] for p in pieces)))
+            plain.append((key, value))
+    pieces.sort(key=lambda piece: (piece[0], piece[1]))
+    i = 0
+    while i < len(pieces):
+        j = i
+        while j < len(pieces) and pieces[j][0].lower() == pieces[i][0].lower():
+            j += 1
+        group = pieces[i:j]
+        if any(piece[1] != index for index, piece in enumerate(group)):
+            for base, index, extended, value in group:
+                plain.append((base + b"*%d" % index + (b"*" if extended else b""), value))
+        else:
+            extended = any(piece[2] for piece in group)
+            joined = b"''" if extended and not group[0][2] else b""
+            for _, _, piece_extended, value in group:
+                joined += value.replace(b"%", b"%25") if extended and not piece_extended else value
+            plain.append((group[0][0] + (b"*" if extended else b""), joined))
+        i = j
     return tuple(plain)
 
 
 def _content_type(value: bytes) -> tuple[bytes, bytes | None, Params]:
-    """(type, subtype, params). A broken value keeps what Dovecot keeps: ``text`` alone gives
-    (b"text", None), ``text; charset=x`` and an empty value (b"", None), ``text/`` (b"text",
-    b""); parameters only follow a complete type/subtype."""
-    tokens, _ = tokenize(value, MIME_SPECIALS)
-    if not tokens or tokens[0].kind != "atom":
+    """(type, subtype, params), keeping what Dovecot keeps of a broken value: ``text``
+    alone gives (b"text", None); ``text; x=y``, ``text/``, ``text/plain junk`` and an
+    empty value give (b"", None) and no parameters."""
+    cursor = Cursor(value)
+    if cursor.skip_lwsp() <= 0:
         return b"", None, ()
-    if len(tokens) == 1:  # "text" and nothing more: the type is kept
-        return tokens[0].value, None, ()
-    if tokens[1].kind != "special" or tokens[1].value != b"/":  # "text; x=y": nothing is
+    result, ctype = cursor.token()
+    if not ctype:
         return b"", None, ()
-    if len(tokens) < 3 or tokens[2].kind != "atom":
-        return tokens[0].value, b"", ()
-    return tokens[0].value, tokens[2].value, _params(tokens, 3)
+    if result == 0:  # the type and nothing after it
+        return ctype, None, ()
+    if result < 0 or cursor.peek() != 0x2F:
+        return b"", None, ()
+    cursor.pos += 1
+    if cursor.skip_lwsp() <= 0:
+        return b"", None, ()
+    result, subtype = cursor.token()
+    if result < 0 or not subtype or not (cursor.at_end or cursor.peek() == 0x3B):
+        return b"", None, ()
+    return ctype, subtype, _params(cursor)
 
 
-def _disposition(value: bytes) -> tuple[bytes | None, Params]:
-    tokens, _ = tokenize(value, MIME_SPECIALS)
-    if not tokens or tokens[0].kind != "atom":
-        return None, ()
-    return tokens[0].value, _params(tokens, 1)
+def _disposition(value: bytes) -> tuple[bytes, Params]:
+    cursor = Cursor(value)
+    cursor.skip_lwsp()
+    _, disposition = cursor.token()
+    return disposition, _params(cursor)
 
 
 def _token(value: bytes) -> bytes | None:
     """The value if it is exactly one token (comments aside), else None."""
-    tokens, _ = tokenize(value, MIME_SPECIALS)
-    return tokens[0].value if len(tokens) == 1 and tokens[0].kind == "atom" else None
+    cursor = Cursor(value)
+    cursor.skip_lwsp()
+    result, token = cursor.token()
+    return token if token and result == 0 else None
 
 
 def _language(value: bytes) -> tuple[bytes, ...] | None:
-    tokens, _ = tokenize(value, MIME_SPECIALS)
-    tags = tuple(token.value for token in tokens if token.kind == "atom")
-    return tags or None
+    """Language tags: atoms separated by commas, up to the first thing that is not."""
+    cursor = Cursor(value)
+    cursor.skip_lwsp()
+    tags: list[bytes] = []
+    while True:
+        result, tag = cursor.atom()
+        if result < 0:
+            break
+        tags.append(tag)
+        if cursor.peek() != 0x2C:
+            break
+        cursor.pos += 1
+        cursor.skip_lwsp()
+    return tuple(tags) or None
 
 
 def parse_content_fields(raw_headers: bytes) -> ContentFields:
     """The Content-* fields of a part header block (the first of each field counts)."""
     found: dict[bytes, bytes] = {}
+    dispositions: list[bytes] = []
     for name, field in iter_fields(raw_headers):
-        if name.startswith(b"content-") and name not in found:
+        if name == b"content-disposition":
+            dispositions.append(field_value(field))
+        elif name.startswith(b"content-") and name not in found:
             found[name] = field_value(field)
-    if not found:
+    if not found and not dispositions:
         return ContentFields()
     ctype: bytes | None = None
     subtype: bytes | None = None
@@ -127,8 +176,10 @@ def parse_content_fields(raw_headers: bytes) -> ContentFields:
         ctype, subtype, params = _content_type(found[b"content-type"])
     disposition: bytes | None = None
     disposition_params: Params = ()
-    if b"content-disposition" in found:
-        disposition, disposition_params = _disposition(found[b"content-disposition"])
+    for value in dispositions:  # Dovecot reads another one while none had parameters
+        disposition, disposition_params = _disposition(value)
+        if disposition_params:
+            break
     encoding = found.get(b"content-transfer-encoding")
     return ContentFields(
         type=ctype,

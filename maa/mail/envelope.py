@@ -36,11 +36,13 @@ def _subject(value: bytes | None) -> bytes:
 
 
 def envelope_fields(raw_headers: bytes) -> dict[bytes, list[bytes]]:
-    """The unfolded values of the ENVELOPE fields present, every occurrence in order."""
+    """The values of the ENVELOPE fields present, every occurrence in order (unfolded,
+    except the Subject)."""
     values: dict[bytes, list[bytes]] = {}
     for name, field in iter_fields(raw_headers):
         if name in _WANTED:
-            values.setdefault(name, []).append(field_value(field))
+            # Line breaks stay in the Subject: a folded one goes out as a literal.
+            values.setdefault(name, []).append(field_value(field, unfold=name != b"subject"))
     return values
 
 

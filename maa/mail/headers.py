@@ -83,19 +83,22 @@ def iter_fields(raw_headers: bytes) -> Iterator[tuple[bytes, bytes]]:
         yield name.strip(b" \t").lower(), field
 
 
-def field_value(field: bytes) -> bytes:
-    """The unfolded value of one raw field: blanks after the colon and line breaks removed.
+def field_value(field: bytes, *, unfold: bool = True) -> bytes:
+    """The value of one raw field, blanks after the colon removed, NUL bytes as U+FFFD.
 
-    Continuation whitespace is kept (``a\\r\\n b`` becomes ``a b``, and an empty first line
-    followed by `` <id>`` gives `` <id>``) and NUL bytes become U+FFFD, which is what
-    Dovecot's header parser yields.
+    Unfolded by default (line breaks removed, continuation whitespace kept: ``a\\r\\n b``
+    gives ``a b``, an empty first line followed by `` <id>`` gives `` <id>``), which is what
+    Dovecot's header parser yields. ``unfold=False`` keeps the line breaks (as ``\\n``):
+    Dovecot writes a folded Subject differently from one that was always on one line.
     """
     colon = field.find(b":")
     value = field[colon + 1 :] if colon >= 0 else b""
     stripped = value.lstrip(b" \t")
     if stripped[:1] in (b"\r", b"\n", b"") and value[:1] in (b" ", b"\t"):
         stripped = value[1:]  # a first line of blanks only loses just one (Dovecot)
-    value = _LINE_BREAK.sub(b"", stripped)
+    value = _LINE_BREAK.sub(b"" if unfold else b"\n", stripped)
+    if value.endswith(b"\n"):
+        value = value[:-1]
     if value.endswith(b"\r"):
         value = value[:-1]
     if b"\x00" in value:

@@ -1,136 +1,158 @@
-"""A small RFC 5322 / RFC 2045 tokenizer for structured header values.
+"""The RFC 5322 / RFC 2045 parsing steps Dovecot's rfc822-parser uses, over one header value.
 
-Written by hand rather than taken from ``email._header_value_parser`` because that module is
-private, re-serialises what it parses, and drops the details IMAP must echo byte for byte
-(Dovecot's address and parameter output). Works on bytes; never raises.
+Ported step by step rather than taken from ``email._header_value_parser`` (private, and it
+re-serialises what it parses): ENVELOPE and BODYSTRUCTURE must echo values exactly as
+Dovecot does, including how it recovers from broken input. Works on bytes; never raises.
+Step results follow Dovecot: 1 = more data follows, 0 = end of the value, -1 = invalid.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Literal
-
-TokenKind = Literal["atom", "quoted", "literal", "special"]
-
-# RFC 5322 specials, minus "." which is kept inside atoms as Dovecot's atom-or-dot does.
-ADDRESS_SPECIALS = frozenset(b'()<>@,;:\\"[]')
-# RFC 2045 tspecials.
-MIME_SPECIALS = frozenset(b'()<>@,;:\\"/[]?=')
-_WHITESPACE = frozenset(b" \t\r\n")
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    kind: TokenKind
-    value: bytes  # quoted strings unquoted and unescaped; literals keep their brackets
-    comment: bytes | None = None  # the last comment seen just before this token, if any
-    broken: bool = False  # a quoted string or domain literal that never ended
+# RFC 5322 atext; 8-bit bytes count as atext, as in Dovecot (UTF-8 headers).
+ATEXT = (
+    frozenset(b"!#$%&'*+-/=?^_`{|}~")
+    | frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    | frozenset(range(0x80, 0x100))
+)
+# RFC 2045 token: atext and "." without "/", "?" and "=".
+MIME_TOKEN = (ATEXT | {0x2E}) - frozenset(b"/?=")
+_ATEXT_OR_DOT = ATEXT | {0x2E}
+_LWSP = frozenset(b" \t\r\n")
 
 
-def _skip_comment(data: bytes, pos: int) -> tuple[bytes, int]:
-    """Skip a (possibly nested) comment starting at ``data[pos] == '('``."""
-    depth = 0
-    out = bytearray()
-    length = len(data)
-    while pos < length:
-        byte = data[pos]
-        if byte == 0x5C and pos + 1 < length:  # backslash
-            out.append(data[pos + 1])
-            pos += 2
-            continue
-        if byte == 0x28:
-            depth += 1
-            if depth > 1:
-                out.append(byte)
-        elif byte == 0x29:
-            depth -= 1
-            if depth == 0:
-                return bytes(out), pos + 1
-            out.append(byte)
-        elif byte not in (13, 10):
-            out.append(byte)
-        pos += 1
-    return bytes(out), pos
+class Cursor:
+    """A position in a header value (already unfolded) and the parsing steps over it."""
 
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+        self.last_comment = b""  # the most recent comment skipped, without its parentheses
 
-def _quoted(data: bytes, pos: int) -> tuple[bytes, int, bool]:
-    """Read a quoted string starting at ``data[pos] == '"'``: (value, end, terminated).
-    An unterminated one runs to the end of the value."""
-    out = bytearray()
-    pos += 1
-    length = len(data)
-    while pos < length:
-        byte = data[pos]
-        if byte == 0x5C and pos + 1 < length:
-            out.append(data[pos + 1])
-            pos += 2
-            continue
-        if byte == 0x22:
-            return bytes(out), pos + 1, True
-        if byte not in (13, 10):
-            out.append(byte)
-        pos += 1
-    return bytes(out), pos, False
+    @property
+    def at_end(self) -> bool:
+        return self.pos >= len(self.data)
 
+    def peek(self) -> int:
+        """The byte at the position, or -1 at the end."""
+        return self.data[self.pos] if self.pos < len(self.data) else -1
 
-def _scanner(specials: frozenset[int]) -> re.Pattern[bytes]:
-    """One regex step of the tokenizer: white space, an atom, or one special byte."""
-    escaped = re.escape(bytes(sorted(specials)))
-    return re.compile(rb"([ \t\r\n]+)|([^ \t\r\n" + escaped + rb"]+)|(.)", re.DOTALL)
-
-
-_ADDRESS_SCANNER = _scanner(ADDRESS_SPECIALS)
-_MIME_SCANNER = _scanner(MIME_SPECIALS)
-
-
-def tokenize(data: bytes, specials: frozenset[int]) -> tuple[list[Token], bytes | None]:
-    """Tokens of a header value, comments dropped; also a comment that follows the last token.
-
-    Each token carries the comment just before it, so a parser can find the comment that
-    trails an addr-spec (``user@host (Name)``) on the token after it.
-    """
-    if specials is ADDRESS_SPECIALS:
-        scanner = _ADDRESS_SCANNER
-    elif specials is MIME_SPECIALS:
-        scanner = _MIME_SCANNER
-    else:
-        scanner = _scanner(specials)
-    literal_domains = 0x5B in specials
-    tokens: list[Token] = []
-    pos = 0
-    length = len(data)
-    comment: bytes | None = None
-    while pos < length:
-        match = scanner.match(data, pos)
-        assert match is not None  # the last alternative matches any byte
-        kind = match.lastindex
-        if kind == 1:  # white space
-            pos = match.end()
-        elif kind == 2:  # atom
-            tokens.append(Token("atom", match.group(2), comment))
-            comment = None
-            pos = match.end()
-        else:
-            byte = data[pos]
+    def _comment(self) -> bool:
+        data, length = self.data, len(self.data)
+        out = bytearray()
+        depth = 0
+        while self.pos < length:
+            byte = data[self.pos]
+            if byte == 0x5C and self.pos + 1 < length:
+                out.append(data[self.pos + 1])
+                self.pos += 2
+                continue
+            self.pos += 1
             if byte == 0x28:
-                comment, pos = _skip_comment(data, pos)
-            elif byte == 0x22:
-                value, pos, terminated = _quoted(data, pos)
-                tokens.append(Token("quoted", value, comment, not terminated))
-                comment = None
-            elif byte == 0x5B and literal_domains:
-                close = data.find(b"]", pos)
-                close = length if close < 0 else close + 1
-                tokens.append(Token("literal", data[pos:close], comment))
-                comment = None
-                pos = close
+                depth += 1
+                if depth == 1:
+                    continue
+            elif byte == 0x29:
+                depth -= 1
+                if depth == 0:
+                    self.last_comment = bytes(out)
+                    return True
+            out.append(byte)
+        return False
+
+    def skip_lwsp(self) -> int:
+        """Skip white space and comments: 1 if data follows, 0 at the end, -1 inside an
+        unterminated comment."""
+        data, length = self.data, len(self.data)
+        while self.pos < length:
+            byte = data[self.pos]
+            if byte in _LWSP:
+                self.pos += 1
+            elif byte == 0x28:
+                if not self._comment():
+                    return -1
             else:
-                tokens.append(Token("special", bytes((byte,)), comment))
-                comment = None
-                pos += 1
-    return tokens, comment
+                return 1
+        return 0
 
+    def _run(self, allowed: frozenset[int]) -> bytes:
+        start = self.pos
+        data, length = self.data, len(self.data)
+        while self.pos < length and data[self.pos] in allowed:
+            self.pos += 1
+        return data[start : self.pos]
 
-def is_special(token: Token, char: bytes) -> bool:
-    return token.kind == "special" and token.value == char
+    def token(self, allowed: frozenset[int] = MIME_TOKEN) -> tuple[int, bytes]:
+        """A run of allowed bytes (possibly empty), then white space and comments."""
+        value = self._run(allowed)
+        return self.skip_lwsp(), value
+
+    def atom(self, allowed: frozenset[int] = ATEXT) -> tuple[int, bytes]:
+        """A non-empty run of atext (or ``allowed``) bytes, then white space; -1 if none."""
+        if self.peek() not in allowed:
+            return -1, b""
+        return self.token(allowed)
+
+    def dot_atom(self) -> tuple[int, bytes]:
+        """atext runs joined by dots, white space allowed after a dot (obs-local-part)."""
+        if self.peek() not in ATEXT:
+            return -1, b""
+        out = bytearray(self._run(ATEXT))
+        while self.peek() == 0x2E:
+            self.pos += 1
+            out.append(0x2E)
+            result = self.skip_lwsp()
+            if result <= 0:
+                return result, bytes(out)
+            out += self._run(ATEXT)
+        return self.skip_lwsp(), bytes(out)
+
+    def quoted_string(self) -> tuple[int, bytes]:
+        """A quoted string at the position, unescaped; -1 if it never ends."""
+        data, length = self.data, len(self.data)
+        out = bytearray()
+        self.pos += 1
+        while self.pos < length:
+            byte = data[self.pos]
+            if byte == 0x5C and self.pos + 1 < length:
+                out.append(data[self.pos + 1])
+                self.pos += 2
+                continue
+            self.pos += 1
+            if byte == 0x22:
+                return self.skip_lwsp(), bytes(out)
+            if byte not in (13, 10):
+                out.append(byte)
+        return -1, bytes(out)
+
+    def domain_literal(self) -> tuple[int, bytes]:
+        """``[...]`` kept with its brackets; -1 if it never closes."""
+        end = self.data.find(b"]", self.pos)
+        if end < 0:
+            self.pos = len(self.data)
+            return -1, b""
+        value = self.data[self.pos : end + 1]
+        self.pos = end + 1
+        return self.skip_lwsp(), value
+
+    def phrase(self) -> tuple[int, bytes]:
+        """Words (atoms with dots, quoted strings) joined by single spaces. An empty phrase
+        before something that is not a word is fine (1, b"")."""
+        if self.at_end:
+            return 0, b""
+        if self.peek() == 0x2E:
+            return -1, b""
+        words: list[bytes] = []
+        while True:
+            byte = self.peek()
+            if byte == 0x22:
+                result, word = self.quoted_string()
+            elif byte in _ATEXT_OR_DOT:
+                result, word = self.token(_ATEXT_OR_DOT)
+            else:
+                break
+            if result < 0:
+                return -1, b" ".join(words)
+            words.append(word)
+            if result == 0:
+                return 0, b" ".join(words)
+        return 1, b" ".join(words)
