@@ -257,7 +257,9 @@ def scan(mm: mmap.mmap, start: int, end: int) -> list[ScannedMessage]:
         next_start = separators[index] if index < len(separators) else end
         line_end = mm.find(b"\n", from_offset, next_start)
         body_offset = next_start if line_end < 0 else line_end + 1
-        declared_end = _content_length_end(mm, body_offset, end)
+        head = mm[body_offset : min(end, body_offset + HEADER_SCAN_LIMIT)]
+        blank = _header_end(head)
+        declared_end = _content_length_end(mm, body_offset, end, head, blank)
         if declared_end is not None and declared_end >= next_start:
             # Unquoted "From " lines inside a message whose length its header gives
             # (Dovecot and mutt write Content-Length): they are not separators.
@@ -269,15 +271,21 @@ def scan(mm: mmap.mmap, start: int, end: int) -> list[ScannedMessage]:
             body_end -= 1  # the empty line that separates messages
         elif body_end - body_offset == 1 and mm[body_offset:body_end] == b"\n":
             body_end -= 1
-        messages.append(_measure(mm, from_offset, body_offset, body_end))
+        head = head[: body_end - body_offset]
+        messages.append(_measure(mm, from_offset, body_offset, body_end, head))
     return messages
 
 
-def _content_length_end(mm: mmap.mmap, body_offset: int, end: int) -> int | None:
+def _header_end(head: bytes) -> int:
+    """Where the header ends in ``head`` (the index of the empty line's LF), or -1."""
+    return 0 if head.startswith(b"\n") else head.find(b"\n\n") + 1 or -1
+
+
+def _content_length_end(
+    mm: mmap.mmap, body_offset: int, end: int, head: bytes, blank: int
+) -> int | None:
     """Where a message ends by its ``Content-Length:`` header, if it has one that points
     exactly at the next From_ line (or the end of the file); None otherwise."""
-    head = mm[body_offset : min(end, body_offset + HEADER_SCAN_LIMIT)]
-    blank = 0 if head.startswith(b"\n") else head.find(b"\n\n") + 1
     if blank <= 0:
         return None
     found = _CONTENT_LENGTH.search(head, 0, blank)
@@ -292,30 +300,35 @@ def _content_length_end(mm: mmap.mmap, body_offset: int, end: int) -> int | None
     return None
 
 
-def _measure(mm: mmap.mmap, from_offset: int, body_offset: int, body_end: int) -> ScannedMessage:
-    digest = hashlib.blake2b(digest_size=16)
-    newlines = 0
-    for pos in range(from_offset, body_end, SCAN_SLICE):
-        piece = mm[pos : min(pos + SCAN_SLICE, body_end)]
-        digest.update(piece)
-        if pos + SCAN_SLICE > body_offset:
+def _measure(
+    mm: mmap.mmap, from_offset: int, body_offset: int, body_end: int, head: bytes
+) -> ScannedMessage:
+    """Size, hashes, date and Dovecot headers of one message (``head``: its first bytes)."""
+    from_line = mm[from_offset:body_offset]
+    skip = body_offset - from_offset
+    if body_end - from_offset <= SCAN_SLICE:
+        whole = mm[from_offset:body_end]
+        digest = hashlib.blake2b(whole, digest_size=16)
+        newlines = whole.count(b"\n", skip)
+        maybe_quoted = whole.find(b"From ", skip) >= 0
+    else:
+        digest = hashlib.blake2b(digest_size=16)
+        newlines = 0
+        for pos in range(from_offset, body_end, SCAN_SLICE):
+            piece = mm[pos : min(pos + SCAN_SLICE, body_end)]
+            digest.update(piece)
             newlines += piece.count(b"\n", max(0, body_offset - pos))
-    quoted = sum(1 for _ in _QUOTED_FROM.finditer(mm, body_offset, body_end))
-    size = body_end - body_offset - quoted + newlines
-    headers = _dovecot_headers(mm, body_offset, body_end)
+        maybe_quoted = True
+    quoted = len(_QUOTED_FROM.findall(mm, body_offset, body_end)) if maybe_quoted else 0
     return ScannedMessage(
         from_offset=from_offset,
         body_offset=body_offset,
         body_end=body_end,
-        size=size,
+        size=body_end - body_offset - quoted + newlines,
         fingerprint=digest.digest(),
-        loose=loose_fingerprint(
-            mm[from_offset:body_offset],
-            mm[body_offset : min(body_end, body_offset + HEADER_SCAN_LIMIT)],
-            body_end - body_offset,
-        ),
-        internal_date=parse_from_date(mm[from_offset:body_offset]),
-        headers=headers,
+        loose=loose_fingerprint(from_line, head, body_end - body_offset),
+        internal_date=parse_from_date(from_line),
+        headers=_dovecot_headers(head),
     )
 
 
@@ -334,8 +347,7 @@ def loose_fingerprint(from_line: bytes, head: bytes, length: int) -> bytes:
     return digest.digest()
 
 
-def _dovecot_headers(mm: mmap.mmap, start: int, end: int) -> dict[str, str]:
-    head = mm[start : min(end, start + HEADER_SCAN_LIMIT)]
+def _dovecot_headers(head: bytes) -> dict[str, str]:
     if head.startswith(b"\n"):
         return {}
     blank = head.find(b"\n\n")
