@@ -121,6 +121,7 @@ _INDEX_ITEMS: dict[str, Callable[[SelectedView, int], bytes]] = {
     "UID": lambda view, uid: b"UID %d" % uid,
     "FLAGS": lambda view, uid: b"FLAGS " + response.flag_list(view.flags_of(uid)),
     "RFC822.SIZE": lambda view, uid: b"RFC822.SIZE %d" % view.infos[uid].size,
+    "MODSEQ": lambda view, uid: b"MODSEQ (%d)" % view.infos[uid].modseq,
     "INTERNALDATE": lambda view, uid: (
         b'INTERNALDATE "%s"' % format_date_time(view.infos[uid].internal_date).encode()
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maa.imap.session import Reply, Session, ok
+from maa.imap.session import ENABLEABLE, Reply, Session, ok
 from maa.log import service_log
 from maa.proto.imap import commands as c
 
@@ -27,7 +27,14 @@ def id_(session: Session, cmd: c.Id) -> Reply:
 
 
 def enable(session: Session, cmd: c.Enable) -> Reply:
-    # No ENABLE-able extension is offered yet (CONDSTORE, QRESYNC and UTF8=ACCEPT come
-    # later); RFC 5161 3.1: the ones the server does not know are ignored.
-    session.out.append(b"* ENABLED\r\n")
+    """RFC 5161: unknown names are ignored; ``* ENABLED`` lists what this command turned on."""
+    newly = [name for name in cmd.capabilities if name in ENABLEABLE]
+    newly = [name for name in dict.fromkeys(newly) if name not in session.enabled]
+    session.enabled.update(newly)
+    if "UTF8=ACCEPT" in session.enabled:
+        session.utf8 = True
+    if session.view is not None:
+        session.view.condstore = session.condstore
+        session.view.qresync = session.qresync
+    session.out.append(b"* ENABLED" + b"".join(b" " + n.encode() for n in newly) + b"\r\n")
     return ok("Enabled")

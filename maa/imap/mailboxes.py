@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
+from maa.imap import listext
 from maa.imap.session import Reply, Session, no, ok
 from maa.proto.imap import commands as c
-from maa.storage.interface import HIERARCHY_SEPARATOR, INBOX, FolderInfo
+from maa.proto.imap.listoptions import ListArgs
+from maa.storage.interface import HIERARCHY_SEPARATOR, INBOX, StorageError
 
 SEP = HIERARCHY_SEPARATOR
-
-
-def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
-    """RFC 3501 6.3.8: "*" matches anything, "%" anything but the separator."""
-    full = reference + pattern
-    out = []
-    for ch in full:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "%":
-            out.append(f"[^{re.escape(SEP)}]*")
-        else:
-            out.append(re.escape(ch))
-    regex = "".join(out)
-    # INBOX is case-insensitive: match it so whatever case the client wrote.
-    if full[:5].upper() == "INBOX":
-        regex = "(?i:INBOX)" + "".join(out[5:])
-    return re.compile(regex + r"\Z", re.DOTALL)
 
 
 def _list_line(session: Session, kind: str, attributes: list[str], name: str) -> bytes:
@@ -38,21 +20,25 @@ def _list_line(session: Session, kind: str, attributes: list[str], name: str) ->
     )
 
 
+def _pattern_text(session: Session, raw: bytes) -> str:
+    if session.utf8:
+        return raw.decode("utf-8", "replace")
+    return session.mailbox(raw) if raw else ""
+
+
 def list_folders(session: Session, cmd: c.List) -> Reply:
     store = session.need_store()
     reference = session.mailbox(cmd.reference) if cmd.reference else ""
-    pattern = cmd.pattern.decode("utf-8", "replace") if session.utf8 else None
-    if pattern is None:
-        pattern = session.mailbox(cmd.pattern) if cmd.pattern else ""
+    args = cmd.extended or ListArgs(cmd.reference, (cmd.pattern,))
+    patterns = [_pattern_text(session, p) for p in args.patterns]
     kind = "LSUB" if cmd.lsub else "LIST"
-    if not pattern:
+    if patterns == [""]:
         if not cmd.lsub:
             session.out.append(b'* LIST (\\Noselect) "%s" ""\r\n' % SEP.encode())
         return ok(f"{kind} completed")
-    regex = _pattern(reference, pattern)
-    folders = store.list_folders()
-    names = {f.name for f in folders}
     if cmd.lsub:
+        regex = listext.pattern_regex(reference, patterns[0])
+        names = {f.name for f in store.list_folders()}
         subscribed = store.subscriptions()
         shown: dict[str, list[str]] = {}
         for name in subscribed:
@@ -68,21 +54,21 @@ def list_folders(session: Session, cmd: c.List) -> Reply:
         for name in sorted(shown, key=lambda n: (n != INBOX, n)):
             session.out.append(_list_line(session, kind, shown[name], name))
         return ok("LSUB completed")
-    for folder in sorted(folders, key=lambda f: (f.name != INBOX, f.name)):
-        if regex.match(folder.name):
-            session.out.append(_list_line(session, kind, _attributes(folder, names), folder.name))
+    entries = listext.list_entries(
+        args, reference, patterns, store.list_folders(), store.subscriptions()
+    )
+    for entry in entries:
+        encoded = session.encode_mailbox(entry.name)
+        session.out.append(listext.list_line(entry, encoded))
+        if "STATUS" in args.returns and entry.selectable:
+            # RFC 5819: the STATUS of each selectable folder right after its LIST line
+            try:
+                st = store.folder(entry.name).status()
+            except StorageError:
+                continue  # gone meanwhile: RFC 5819 says to leave its STATUS out
+            text = listext.status_text(st, args.status)
+            session.out.append(b"* STATUS %s (%s)\r\n" % (encoded, text))
     return ok("LIST completed")
-
-
-def _attributes(folder: FolderInfo, names: set[str]) -> list[str]:
-    prefix = folder.name + SEP
-    has_children = any(n.startswith(prefix) for n in names)
-    attrs = ["\\HasChildren" if has_children else "\\HasNoChildren"]
-    if not folder.selectable:
-        attrs.insert(0, "\\Noselect")
-    if folder.special_use:
-        attrs.append(folder.special_use)
-    return attrs
 
 
 def create(session: Session, cmd: c.Create) -> Reply:
@@ -123,16 +109,11 @@ def unsubscribe(session: Session, cmd: c.Unsubscribe) -> Reply:
 
 def status(session: Session, cmd: c.Status) -> Reply:
     name = session.mailbox(cmd.mailbox)
+    if "HIGHESTMODSEQ" in cmd.items:
+        session.enable_condstore()  # RFC 7162 3.1: a CONDSTORE-enabling command
     st = session.need_store().folder(name).status()
-    values = {
-        "MESSAGES": st.messages,
-        "RECENT": st.recent,
-        "UIDNEXT": st.uidnext,
-        "UIDVALIDITY": st.uidvalidity,
-        "UNSEEN": st.unseen,
-    }
-    items = " ".join(f"{item} {values[item]}" for item in cmd.items)
-    session.out.append(b"* STATUS %s (%s)\r\n" % (session.encode_mailbox(name), items.encode()))
+    items = listext.status_text(st, cmd.items)
+    session.out.append(b"* STATUS %s (%s)\r\n" % (session.encode_mailbox(name), items))
     return ok("Status completed")
 
 

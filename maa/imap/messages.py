@@ -1,25 +1,45 @@
 """Commands on the selected folder: SELECT/EXAMINE, CLOSE, UNSELECT, EXPUNGE, CHECK, SEARCH,
-FETCH, STORE, COPY and MOVE (with their UID forms)."""
+FETCH, STORE, COPY and MOVE (with their UID forms), with the CONDSTORE/QRESYNC parameters and
+modifiers of RFC 7162 and ESEARCH's RETURN (RFC 4731)."""
 
 from __future__ import annotations
 
+from maa.imap import condstore
 from maa.imap import fetch as fetch_executor
 from maa.imap import search as search_executor
+from maa.imap import sort as sort_executor
 from maa.imap.selected import SelectedView
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.proto.imap import commands as c
-from maa.proto.imap import response
+from maa.proto.imap import esearch
+from maa.proto.imap import searchkeys as k
+from maa.proto.imap.modifiers import ModSeq
 from maa.proto.imap.sequence import SequenceSet, format_uid_set
+from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import Transition
 from maa.storage.interface import SEEN, SYSTEM_FLAGS, FolderNotFound
 
 
 def select(session: Session, cmd: c.Select) -> Reply:
-    session.unselect()
+    params = cmd.params
+    if params.qresync is not None and not session.qresync:
+        return bad("QRESYNC must be enabled first")  # RFC 7162 3.2.5
+    out = session.out
+    if session.view is not None:
+        session.unselect()
+        out.append(b"* OK [CLOSED] Previous mailbox closed.\r\n")  # RFC 7162 3.2.11
+    if params.condstore:
+        session.enable_condstore()
     name = session.mailbox(cmd.mailbox)
     try:
         folder = session.need_store().folder(name)
-        view = SelectedView(folder, readonly=cmd.readonly, on_change=session.on_change)
+        view = SelectedView(
+            folder,
+            readonly=cmd.readonly,
+            on_change=session.on_change,
+            condstore=session.condstore,
+            qresync=session.qresync,
+        )
     except Exception:
         session.state.apply(Transition.SELECT_FAILED)
         raise
@@ -28,7 +48,6 @@ def select(session: Session, cmd: c.Select) -> Reply:
     first_unseen = next(
         (seq for seq, uid in enumerate(view.uids, 1) if SEEN not in view.infos[uid].flags), None
     )
-    out = session.out
     out.append(b"* FLAGS " + view.flags_line() + b"\r\n")
     permanent = b"()" if view.readonly else view.flags_line()[:-1] + b" \\*)"
     out.append(b"* OK [PERMANENTFLAGS " + permanent + b"] Limited\r\n")
@@ -38,6 +57,9 @@ def select(session: Session, cmd: c.Select) -> Reply:
         out.append(b"* OK [UNSEEN %d] First unseen.\r\n" % first_unseen)
     out.append(b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % view.uidvalidity)
     out.append(b"* OK [UIDNEXT %d] Predicted next UID\r\n" % view.uidnext)
+    out.append(b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % view.highestmodseq)
+    if params.qresync is not None:
+        out.extend(condstore.qresync_lines(view, params.qresync))
     mode = "READ-ONLY" if view.readonly else "READ-WRITE"
     return ok(f"[{mode}] {'Examine' if view.readonly else 'Select'} completed")
 
@@ -85,36 +107,72 @@ def _targets(session: Session, sequence: SequenceSet, uid: bool) -> list[tuple[i
 
 
 def fetch(session: Session, cmd: c.Fetch) -> Reply:
+    view = session.need_view()
+    mods = cmd.modifiers
+    if mods.vanished and not session.qresync:
+        return bad("VANISHED needs QRESYNC enabled")  # RFC 7162 3.2.6
+    if "MODSEQ" in cmd.items:
+        session.enable_condstore()
     targets = _targets(session, cmd.sequence, cmd.uid)
     if isinstance(targets, Reply):
         return targets
-    lines, missing = fetch_executor.fetch_lines(session.need_view(), targets, cmd.items)
+    items = cmd.items
+    if view.condstore and "FLAGS" in items and "MODSEQ" not in items:
+        items = (*items, "MODSEQ")
+    if mods.changed_since is not None:
+        since = mods.changed_since
+        if mods.vanished:
+            session.out.extend(
+                condstore.vanished_earlier(condstore.vanished_in(view, since, cmd.sequence))
+            )
+        targets = [(n, u) for n, u in targets if u in view.infos and view.infos[u].modseq > since]
+    lines, missing = fetch_executor.fetch_lines(view, targets, items)
     session.out.extend(lines)
     if missing:
         return no("[EXPUNGEISSUED] Some of the requested messages no longer exist")
     return ok("Fetch completed")
 
 
+def _search(session: Session, key: k.SearchKey) -> tuple[list[tuple[int, int]], int | None]:
+    """(sequence number, UID) of the matches, and their highest MODSEQ when the key used
+    MODSEQ (RFC 7162 3.1.5), else None."""
+    view = session.need_view()
+    uids = search_executor.search(view, key, uid=True)
+    found = [(view.seq_of(uid), uid) for uid in uids]
+    if not _has(key, ModSeq):
+        return found, None
+    session.enable_condstore()
+    return found, max((view.infos[uid].modseq for uid in uids), default=0)
+
+
 def search(session: Session, cmd: c.Search) -> Reply:
     view = session.need_view()
-    if _uses_saved(cmd.key):
+    if _has(cmd.key, k.Sequence, saved=True):
         return bad("$ is not supported")
-    found = search_executor.search(view, cmd.key, uid=cmd.uid)
-    session.out.append(b"* SEARCH" + b"".join(b" %d" % n for n in found) + b"\r\n")
+    found, modseq = _search(session, cmd.key)
+    numbers = [uid if cmd.uid else seq for seq, uid in found]
+    if cmd.returns is None:
+        session.out.append(esearch.search_line(numbers, modseq))
+    else:
+        modseqs = None if modseq is None else [view.infos[uid].modseq for _, uid in found]
+        session.out.append(
+            esearch.esearch_line(
+                session.tag, uid=cmd.uid, options=cmd.returns, found=numbers, modseqs=modseqs
+            )
+        )
     return ok("Search completed")
 
 
-def _uses_saved(key: object) -> bool:
-    from maa.proto.imap import searchkeys as k
-
-    if isinstance(key, k.Sequence):
-        return key.set.saved
+def _has(key: k.SearchKey, kind: type, *, saved: bool = False) -> bool:
+    """Whether the key tree holds a key of ``kind`` (a ``$`` set when ``saved``)."""
     if isinstance(key, k.And):
-        return any(_uses_saved(sub) for sub in key.keys)
+        return any(_has(sub, kind, saved=saved) for sub in key.keys)
     if isinstance(key, k.Or):
-        return _uses_saved(key.left) or _uses_saved(key.right)
+        return _has(key.left, kind, saved=saved) or _has(key.right, kind, saved=saved)
     if isinstance(key, k.Not):
-        return _uses_saved(key.key)
+        return _has(key.key, kind, saved=saved)
+    if isinstance(key, kind):
+        return not saved or (isinstance(key, k.Sequence) and key.set.saved)
     return False
 
 
@@ -128,18 +186,31 @@ def store(session: Session, cmd: c.Store) -> Reply:
     targets = _targets(session, cmd.sequence, cmd.uid)
     if isinstance(targets, Reply):
         return targets
+    if cmd.unchanged_since is not None:
+        session.enable_condstore()
     uids = [uid for _, uid in targets if uid not in view.expunged]
-    changed, _ = view.folder.store_flags(uids, cmd.flags, cmd.mode)  # type: ignore[arg-type]
+    changed, refused = view.folder.store_flags(
+        uids,
+        cmd.flags,
+        cmd.mode,  # type: ignore[arg-type]
+        unchanged_since=cmd.unchanged_since,
+    )
     view.update(changed)
-    if not cmd.silent:
-        for seq, uid in targets:
-            if uid not in view.infos or uid in view.expunged:
-                continue
-            uid_part = b"UID %d " % uid if cmd.uid else b""
-            flags = response.flag_list(view.flags_of(uid))
-            session.out.append(b"* %d FETCH (%sFLAGS %s)\r\n" % (seq, uid_part, flags))
+    changed_uids = {info.uid for info in changed}
+    failed = set(refused)
+    for seq, uid in targets:
+        if uid not in view.infos or uid in view.expunged or uid in failed:
+            continue
+        if not cmd.silent:
+            session.out.append(view.flags_fetch(seq, uid, with_uid=cmd.uid))
+        elif view.condstore and uid in changed_uids:
+            # RFC 7162 3.1.3: .SILENT hides FLAGS, but the new MODSEQ is still told.
+            session.out.append(view.flags_fetch(seq, uid, with_uid=cmd.uid, flags=False))
     if any(uid in view.expunged for _, uid in targets):
         return no("[EXPUNGEISSUED] Some of the requested messages no longer exist")
+    if failed:
+        numbers = sorted(uid if cmd.uid else view.seq_of(uid) for uid in failed)
+        return ok(f"[MODIFIED {esearch.sequence_set(numbers)}] Conditional STORE failed")
     return ok("Store completed")
 
 
@@ -173,3 +244,27 @@ def copy(session: Session, cmd: c.Copy) -> Reply:
         session.out.extend(view.remove([s for s, _ in pairs]))
         return ok(f"{verb} completed")
     return ok(f"{code}{verb} completed")
+
+
+def sort(session: Session, cmd: Sort) -> Reply:
+    view = session.need_view()
+    if _has(cmd.key, k.Sequence, saved=True):
+        return bad("$ is not supported")
+    found, modseq = _search(session, cmd.key)
+    ordered = sort_executor.sort(view, found, cmd.criteria, view.sortmemo)
+    numbers = [uid if cmd.uid else seq for seq, uid in ordered]
+    line = b"* SORT" + b"".join(b" %d" % n for n in numbers)
+    if modseq is not None and numbers:
+        line += b" (MODSEQ %d)" % modseq
+    session.out.append(line + b"\r\n")
+    return ok("Sort completed")
+
+
+def thread(session: Session, cmd: Thread) -> Reply:
+    view = session.need_view()
+    if _has(cmd.key, k.Sequence, saved=True):
+        return bad("$ is not supported")
+    found, _ = _search(session, cmd.key)
+    data = sort_executor.thread(view, found, cmd.algorithm, uid=cmd.uid, memo=view.sortmemo)
+    session.out.append(b"* THREAD " + data + b"\r\n" if data else b"* THREAD\r\n")
+    return ok("Thread completed")

@@ -10,6 +10,7 @@ from maa import mail
 from maa.imap import headercache
 from maa.imap.selected import SelectedView
 from maa.proto.imap import searchkeys as k
+from maa.proto.imap.modifiers import ModSeq
 from maa.storage.interface import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
 
 _FLAG_KEYS: dict[str, tuple[str, bool]] = {
@@ -103,6 +104,8 @@ def matches(key: k.SearchKey, c: _Candidate) -> bool:
         raise ValueError(key.name)
     if isinstance(key, k.Keyword):
         return (key.flag in info.flags) == (key.name == "KEYWORD")
+    if isinstance(key, ModSeq):
+        return info.modseq >= key.modseq
     if isinstance(key, k.Size):
         return info.size > key.size if key.name == "LARGER" else info.size < key.size
     if isinstance(key, k.Sequence):

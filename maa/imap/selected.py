@@ -4,6 +4,9 @@ Storage knows UIDs only; the view keeps this session's sequence-number to UID ma
 it has told the client, and which messages vanished from storage but were not yet reported.
 ``sync`` turns storage changes into untagged EXISTS / EXPUNGE / FETCH lines, holding EXPUNGE
 back when RFC 3501 7.4.1 forbids it (during FETCH, STORE and SEARCH by sequence number).
+
+Once the client enabled CONDSTORE (RFC 7162) every FETCH carrying FLAGS carries MODSEQ too;
+once it enabled QRESYNC, removals are told as ``* VANISHED uids`` instead of EXPUNGE.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
+from maa.imap.sortdata import SortData
 from maa.proto.imap import response
+from maa.proto.imap.esearch import sequence_set
 from maa.proto.imap.sequence import SequenceSet
 from maa.storage.interface import Folder, MessageInfo
 
@@ -19,9 +24,19 @@ SYSTEM_FLAGS_LINE = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"
 
 
 class SelectedView:
-    def __init__(self, folder: Folder, *, readonly: bool, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        folder: Folder,
+        *,
+        readonly: bool,
+        on_change: Callable[[], None],
+        condstore: bool = False,
+        qresync: bool = False,
+    ) -> None:
         self.folder = folder
         self.readonly = readonly
+        self.condstore = condstore or qresync  # MODSEQ in every FETCH with FLAGS
+        self.qresync = qresync  # VANISHED instead of EXPUNGE
         status = folder.status()
         infos = folder.messages()
         self.uids: list[int] = [i.uid for i in infos]
@@ -31,12 +46,15 @@ class SelectedView:
         self.expunged: set[int] = set()  # gone from storage, EXPUNGE not yet sent
         self.uidvalidity = status.uidvalidity
         self.uidnext = status.uidnext
+        self.highestmodseq = status.highestmodseq
         self._seen_modseq = status.highestmodseq
         self._seen_count = status.messages
         self.keywords: set[str] = {f for i in infos for f in i.flags if not f.startswith("\\")}
         # Decoded header values SEARCH has looked at, per (kind, field, UID): a second search
         # in the session decodes nothing again. A message's header never changes.
         self.memo: dict[tuple[str, str, int], list[str]] = {}
+        # SORT/THREAD keys per UID, decoded once per session from the folder cache.
+        self.sortmemo: dict[int, SortData] = {}
         self._dirty = False
         self._unwatch = folder.watch(on_change)
 
@@ -84,6 +102,15 @@ class SelectedView:
     def flags_line(self) -> bytes:
         return response.flag_list(list(SYSTEM_FLAGS_LINE) + sorted(self.keywords))
 
+    def flags_fetch(self, seq: int, uid: int, *, with_uid: bool, flags: bool = True) -> bytes:
+        """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` telling a flag change."""
+        parts = [b"UID %d" % uid] if with_uid else []
+        if flags:
+            parts.append(b"FLAGS " + response.flag_list(self.flags_of(uid)))
+        if self.condstore:
+            parts.append(b"MODSEQ (%d)" % self.infos[uid].modseq)
+        return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
+
     # -- own changes --------------------------------------------------------------------------
 
     def update(self, infos: list[MessageInfo]) -> None:
@@ -93,18 +120,23 @@ class SelectedView:
                 self.keywords.update(f for f in info.flags if not f.startswith("\\"))
 
     def remove(self, uids: list[int]) -> list[bytes]:
-        """EXPUNGE lines for messages this session removed, highest sequence number first."""
+        """EXPUNGE lines for removed messages (highest sequence number first, as each one
+        renumbers those above it), or one VANISHED line once QRESYNC is enabled."""
         lines: list[bytes] = []
+        gone: list[int] = []
         for uid in sorted(uids, reverse=True):
             try:
                 seq = self.seq_of(uid)
             except KeyError:
                 continue
             lines.append(b"* %d EXPUNGE\r\n" % seq)
+            gone.append(uid)
             del self.uids[seq - 1]
             self.infos.pop(uid, None)
             self.recent.discard(uid)
             self.expunged.discard(uid)
+        if self.qresync:
+            return [b"* VANISHED %s\r\n" % sequence_set(gone[::-1]).encode()] if gone else []
         lines.reverse()
         return lines
 
@@ -124,6 +156,7 @@ class SelectedView:
             self._seen_modseq = status.highestmodseq
             self._seen_count = status.messages
             self.uidnext = status.uidnext
+            self.highestmodseq = status.highestmodseq
             lines.extend(self._diff(with_uid))
         if allow_expunge and self.expunged:
             lines.extend(self.remove(sorted(self.expunged)))
@@ -138,14 +171,13 @@ class SelectedView:
             info = current.get(uid)
             if info is None:
                 self.expunged.add(uid)
-            elif info.flags != self.infos[uid].flags:
+            elif info.flags != self.infos[uid].flags or (
+                self.condstore and info.modseq != self.infos[uid].modseq
+            ):
                 self.infos[uid] = info
                 self.keywords.update(f for f in info.flags if not f.startswith("\\"))
-                uid_part = b"UID %d " % uid if with_uid else b""
-                lines.append(
-                    b"* %d FETCH (%sFLAGS %s)\r\n"
-                    % (seq, uid_part, response.flag_list(self.flags_of(uid)))
-                )
+                # RFC 7162 3.2.4: with QRESYNC an unsolicited FETCH always carries the UID.
+                lines.append(self.flags_fetch(seq, uid, with_uid=with_uid or self.qresync))
             else:
                 self.infos[uid] = info
         new = [i for i in infos if i.uid > last]

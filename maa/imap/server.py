@@ -17,14 +17,17 @@ from maa.auth import sasl
 from maa.auth.model import IMailUser
 from maa.context import ServerContext
 from maa.imap import append, general, mailboxes, messages
+from maa.imap.compression import DeflatingTransport
 from maa.imap.errors import storage_reply
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.imap.streaming import LiteralProducer, StreamedLiteral
 from maa.log import new_session_id, service_log
 from maa.proto.imap import commands as c
 from maa.proto.imap import limits
+from maa.proto.imap.compress import CompressionError, Deflate
 from maa.proto.imap.cursor import ParseError
 from maa.proto.imap.framing import Framer, Line, NeedContinuation, RawCommand, Rejected
+from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import State, Transition
 from maa.proto.imap.table import COMMANDS, CommandError, ParsedCommand, parse_command
 from maa.storage.interface import StorageError
@@ -68,6 +71,8 @@ HANDLERS: dict[type, SessionHandler] = {
     c.Store: messages.store,
     c.Copy: messages.copy,
     c.Move: messages.copy,
+    Sort: messages.sort,
+    Thread: messages.thread,
 }
 
 
@@ -88,12 +93,15 @@ class IMAPServerProtocol(protocol.Protocol):
         self._bytes_out = 0
         self._logged_out = False
         self._paused = False
+        self._deflate: Deflate | None = None  # COMPRESS DEFLATE active (RFC 4978)
+        self._deflating: DeflatingTransport | None = None
         self._own: dict[type, Callable[[str, Any], Reply | defer.Deferred[Reply] | None]] = {
             c.Logout: self._logout_command,
             c.StartTLS: self._starttls,
             c.Login: self._login,
             c.Authenticate: self._authenticate,
             c.Idle: self._idle,
+            c.Compress: self._compress,
         }
 
     # -- connection ---------------------------------------------------------------------------
@@ -113,8 +121,15 @@ class IMAPServerProtocol(protocol.Protocol):
     def dataReceived(self, data: bytes) -> None:
         self._bytes_in += len(data)
         self._reset_autologout()
+        if self._deflate is not None:
+            try:
+                data = self._deflate.decompress(data)
+            except CompressionError as e:
+                self._compression_failed(e)
+                return
         self.framer.feed(data)
-        if self._busy and self.framer.buffered > limits.MAX_PIPELINED and not self._paused:
+        waiting = self.framer.buffered + (self._deflate.pending_size if self._deflate else 0)
+        if self._busy and waiting > limits.MAX_PIPELINED and not self._paused:
             # A command is still running and the client keeps sending: stop reading until
             # we catch up, so pipelined input cannot grow without bound.
             self._paused = True
@@ -152,7 +167,7 @@ class IMAPServerProtocol(protocol.Protocol):
 
     @property
     def _transport(self) -> Any:
-        return self.transport
+        return self._deflating or self.transport
 
     def _write(self, data: bytes) -> None:
         self._bytes_out += len(data)
@@ -198,6 +213,15 @@ class IMAPServerProtocol(protocol.Protocol):
         while not self._busy and self.session.state.state is not State.LOGOUT:
             event = self.framer.next_event()
             if event is None:
+                if self._deflate is not None and self._deflate.has_pending:
+                    # A bounded step of what the client deflated, now that the framer
+                    # has taken everything before it.
+                    try:
+                        self.framer.feed(self._deflate.decompress())
+                    except CompressionError as e:
+                        self._compression_failed(e)
+                        return
+                    continue
                 return
             if isinstance(event, Line):
                 handler = self._line_handler
@@ -240,6 +264,7 @@ class IMAPServerProtocol(protocol.Protocol):
             self._finish(bad(reason), parsed)
             return
         own = self._own.get(type(parsed.command))
+        self.session.tag = parsed.tag
         try:
             if own is not None:
                 result = own(parsed.tag, parsed.command)
@@ -325,6 +350,32 @@ class IMAPServerProtocol(protocol.Protocol):
         self._transport.startTLS(self.ctx.tls)
         self.session.secure = True
         return None
+
+    def _compress(self, tag: str, cmd: c.Compress) -> Reply | None:
+        if cmd.mechanism != "DEFLATE":
+            return bad("Unsupported compression mechanism")
+        if self._deflate is not None:
+            return no("[COMPRESSIONACTIVE] DEFLATE active via COMPRESS")
+        self._flush()
+        self._write(f"{tag} OK DEFLATE active\r\n".encode())
+        # Everything after the tagged OK is deflated both ways, including any bytes the
+        # client already sent behind the command.
+        self._deflate = Deflate()
+        self._deflating = DeflatingTransport(self.transport, self._deflate)
+        self.session.compressed = True
+        rest = self.framer.take_buffered()
+        if rest:
+            try:
+                self.framer.feed(self._deflate.decompress(rest))
+            except CompressionError as e:
+                self._compression_failed(e)
+        return None
+
+    def _compression_failed(self, error: CompressionError) -> None:
+        log.warning(self.session.session_id, f"Disconnected: corrupt compressed input: {error}")
+        self._logged_out = True
+        self.session.state.state = State.LOGOUT
+        self._transport.loseConnection()
 
     # -- logging in ----------------------------------------------------------------------------
 

@@ -32,7 +32,20 @@ EXTENSIONS = (
     "UNSELECT",  # 3691
     "CHILDREN",  # 3348
     "SPECIAL-USE",  # 6154
+    "CONDSTORE",  # 7162
+    "QRESYNC",  # 7162
+    "COMPRESS=DEFLATE",  # 4978
+    "LIST-EXTENDED",  # 5258
+    "LIST-STATUS",  # 5819
+    "ESEARCH",  # 4731
+    "SORT",  # 5256
+    "SORT=DISPLAY",  # 5957
+    "THREAD=ORDEREDSUBJECT",  # 5256
+    "THREAD=REFERENCES",  # 5256
+    "UTF8=ACCEPT",  # 6855
 )
+# What ENABLE can turn on (RFC 5161); QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
+ENABLEABLE = ("CONDSTORE", "QRESYNC", "UTF8=ACCEPT")
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,9 @@ class Session:
     store: MailStore | None = None
     view: SelectedView | None = None
     utf8: bool = False
+    enabled: set[str] = field(default_factory=set)  # CONDSTORE, QRESYNC, UTF8=ACCEPT
+    compressed: bool = False  # COMPRESS DEFLATE is active
+    tag: str = ""  # of the running command (ESEARCH names it)
     # Responses of the running command, written in one batch; large literals stream.
     out: list[bytes | StreamedLiteral] = field(default_factory=list)
 
@@ -85,6 +101,21 @@ class Session:
             else:
                 caps.append("LOGINDISABLED")
         return " ".join(caps)
+
+    @property
+    def condstore(self) -> bool:
+        return bool(self.enabled & {"CONDSTORE", "QRESYNC"})
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self.enabled
+
+    def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command ran (RFC 7162 3.1: FETCH MODSEQ, SEARCH MODSEQ,
+        STORE UNCHANGEDSINCE, SELECT (CONDSTORE), STATUS HIGHESTMODSEQ...)."""
+        self.enabled.add("CONDSTORE")
+        if self.view is not None:
+            self.view.condstore = True
 
     def mailbox(self, raw: bytes) -> str:
         return response.decode_mailbox(raw, self.utf8)

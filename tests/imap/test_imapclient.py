@@ -28,7 +28,7 @@ def test_imapclient_session_on_maildir(ctx: ServerContext) -> None:
             c.starttls(client_ssl_context())
             c.login(ALICE, PASSWORD)
             assert c.namespace().personal == (("", "."),)
-            assert c.enable("CONDSTORE") == []  # nothing ENABLE-able is offered yet
+            assert c.enable("CONDSTORE") == [b"CONDSTORE"]
             assert c.id_({"name": "imapclient"})[0][:2] == (b"name", b"maa")
             folders = {name: flags for flags, _, name in c.list_folders()}
             assert b"\\Sent" in folders["Sent"] and "INBOX" in folders

@@ -10,6 +10,15 @@ from typing import ClassVar
 from maa.proto.imap.cursor import Cursor, ParseError
 from maa.proto.imap.fetchattrs import FetchItem, parse_fetch_items
 from maa.proto.imap.framing import Literal
+from maa.proto.imap.listoptions import ListArgs, parse_list, parse_status_items
+from maa.proto.imap.modifiers import (
+    FetchModifiers,
+    SelectParams,
+    parse_fetch_modifiers,
+    parse_search_return,
+    parse_select_params,
+    parse_store_modifiers,
+)
 from maa.proto.imap.searchkeys import SearchKey, parse_search
 from maa.proto.imap.sequence import SequenceSet
 
@@ -127,16 +136,18 @@ class MailboxCommand:
 
 @dataclass(frozen=True)
 class Select(MailboxCommand):
+    params: SelectParams = SelectParams()
     readonly: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, c: Cursor) -> MailboxCommand:
         c.sp()
         mailbox = c.astring()
-        if c.maybe_sp():  # select-params (RFC 4466): refused until CONDSTORE/QRESYNC exist
-            raise ParseError("SELECT parameters are not supported")
+        params = SelectParams()
+        if c.maybe_sp():  # select-params (RFC 4466): CONDSTORE, QRESYNC (RFC 7162)
+            params = parse_select_params(c)
         c.end()
-        return cls(mailbox)
+        return cls(mailbox, params)
 
 
 @dataclass(frozen=True)
@@ -181,9 +192,22 @@ class Rename:
 
 @dataclass(frozen=True)
 class List:
+    """LIST, with the RFC 5258 options in ``extended`` (None for basic RFC 3501 LIST)."""
+
     reference: bytes
     pattern: bytes
+    extended: ListArgs | None = None
     lsub: ClassVar[bool] = False
+
+    @classmethod
+    def parse(cls, c: Cursor) -> List:
+        args = parse_list(c)
+        return cls(args.reference, args.patterns[0], args if args.extended else None)
+
+
+@dataclass(frozen=True)
+class Lsub(List):
+    lsub: ClassVar[bool] = True
 
     @classmethod
     def parse(cls, c: Cursor) -> List:
@@ -196,14 +220,6 @@ class List:
 
 
 @dataclass(frozen=True)
-class Lsub(List):
-    lsub: ClassVar[bool] = True
-
-
-STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN"})
-
-
-@dataclass(frozen=True)
 class Status:
     mailbox: bytes
     items: tuple[str, ...]
@@ -213,19 +229,9 @@ class Status:
         c.sp()
         mailbox = c.astring()
         c.sp()
-        c.expect(b"(")
-        items: list[str] = []
-        while not c.maybe(b")"):
-            if items:
-                c.sp()
-            item = c.atom().upper()
-            if item not in STATUS_ITEMS:
-                raise ParseError(f"Unknown STATUS item {item}")
-            items.append(item)
+        items = parse_status_items(c)
         c.end()
-        if not items:
-            raise ParseError("Empty STATUS item list")
-        return cls(mailbox, tuple(items))
+        return cls(mailbox, items)
 
 
 def parse_date_time(text: str) -> datetime.datetime:
@@ -278,7 +284,16 @@ class Append:
         if c.peek() == ord('"'):
             date = parse_date_time(c.quoted().decode("ascii", "replace"))
             c.sp()
-        message = c.literal()
+        if c.peek() in (ord("U"), ord("u")):
+            # RFC 6855 4: "UTF8 (~{n}...)", a message with UTF-8 headers
+            if c.atom().upper() != "UTF8":
+                raise ParseError("Expected UTF8 or a literal")
+            c.sp()
+            c.expect(b"(")
+            message = c.literal()
+            c.expect(b")")
+        else:
+            message = c.literal()
         c.end()
         return cls(mailbox, flags, date, message)
 
@@ -288,11 +303,22 @@ class Search:
     key: SearchKey
     charset: str = "US-ASCII"
     uid: bool = False
+    returns: tuple[str, ...] | None = None  # RFC 4731 RETURN options: answer with ESEARCH
 
     @classmethod
     def parse_uid(cls, c: Cursor, uid: bool) -> Search:
         c.sp()
         charset = "US-ASCII"
+        returns = None
+        if c.peek() in (ord("R"), ord("r")):
+            # RETURN or RECENT: look at the word without consuming a key
+            save = (c._index, c._pos)
+            if c.atom().upper() == "RETURN":
+                c.sp()
+                returns = parse_search_return(c)
+                c.sp()
+            else:
+                c._index, c._pos = save
         if c.peek() in (ord("C"), ord("c")):
             # CHARSET or CC: look at the word without consuming a key
             save = (c._index, c._pos)
@@ -307,7 +333,7 @@ class Search:
                 c._index, c._pos = save
         key = parse_search(c, charset)
         c.end()
-        return cls(key, charset, uid)
+        return cls(key, charset, uid, returns)
 
 
 @dataclass(frozen=True)
@@ -315,6 +341,7 @@ class Fetch:
     sequence: SequenceSet
     items: tuple[FetchItem, ...]
     uid: bool = False
+    modifiers: FetchModifiers = FetchModifiers()
 
     @classmethod
     def parse_uid(cls, c: Cursor, uid: bool) -> Fetch:
@@ -322,10 +349,17 @@ class Fetch:
         sequence = SequenceSet.parse(c)
         c.sp()
         items = parse_fetch_items(c)
+        modifiers = FetchModifiers()
+        if c.maybe_sp():
+            modifiers = parse_fetch_modifiers(c)
+            if modifiers.vanished and not uid:
+                raise ParseError("VANISHED is only allowed with UID FETCH")
         c.end()
         if uid and "UID" not in items:
             items = ("UID", *items)
-        return cls(sequence, items, uid)
+        if modifiers.changed_since is not None and "MODSEQ" not in items:
+            items = (*items, "MODSEQ")  # RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ
+        return cls(sequence, items, uid, modifiers)
 
 
 @dataclass(frozen=True)
@@ -335,12 +369,17 @@ class Store:
     silent: bool
     flags: tuple[str, ...]
     uid: bool = False
+    unchanged_since: int | None = None  # RFC 7162 UNCHANGEDSINCE
 
     @classmethod
     def parse_uid(cls, c: Cursor, uid: bool) -> Store:
         c.sp()
         sequence = SequenceSet.parse(c)
         c.sp()
+        unchanged_since = None
+        if c.peek() == ord("("):
+            unchanged_since = parse_store_modifiers(c)
+            c.sp()
         name = c.atom().upper()
         mode = {"FLAGS": "set", "+FLAGS": "add", "-FLAGS": "remove"}
         base, _, suffix = name.partition(".")
@@ -357,7 +396,7 @@ class Store:
         c.end()
         if "\\*" in flags or "\\Recent" in flags:
             raise ParseError("Cannot store \\* or \\Recent")
-        return cls(sequence, mode[base], suffix == "SILENT", flags, uid)
+        return cls(sequence, mode[base], suffix == "SILENT", flags, uid, unchanged_since)
 
 
 @dataclass(frozen=True)
@@ -423,6 +462,20 @@ class Id:
 
 
 @dataclass(frozen=True)
+class Compress:
+    """RFC 4978 ``COMPRESS DEFLATE``."""
+
+    mechanism: str
+
+    @classmethod
+    def parse(cls, c: Cursor) -> Compress:
+        c.sp()
+        mechanism = c.atom().upper()
+        c.end()
+        return cls(mechanism)
+
+
+@dataclass(frozen=True)
 class Enable:
     capabilities: tuple[str, ...]
 
@@ -441,5 +494,5 @@ Command = (
     Capability | Noop | Logout | StartTLS | Check | Close | Expunge | Unselect | Idle
     | Namespace | Authenticate | Login | Select | Examine | Create | Delete | Subscribe
     | Unsubscribe | Rename | List | Lsub | Status | Append | Search | Fetch | Store | Copy
-    | Move | UidExpunge | Id | Enable
+    | Move | UidExpunge | Id | Enable | Compress
 )  # fmt: skip

@@ -55,6 +55,10 @@ class Deflate:
         return out
 
     @property
+    def pending_size(self) -> int:
+        return len(self._pending)
+
+    @property
     def has_pending(self) -> bool:
         """Compressed input is still waiting to be inflated."""
         return bool(self._pending)

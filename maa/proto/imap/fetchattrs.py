@@ -18,6 +18,7 @@ SIMPLE_ITEMS = frozenset(
         "UID",
         "BODYSTRUCTURE",
         "BODY",
+        "MODSEQ",  # RFC 7162
     }
 )
 

@@ -100,6 +100,13 @@ class Framer:
         self._buf.clear()
         self._reset()
 
+    def take_buffered(self) -> bytes:
+        """Hand back every byte received but not yet framed (COMPRESS: what follows the
+        command is deflated, so it must go through the inflater first)."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        return data
+
     @property
     def buffered(self) -> int:
         return len(self._buf)

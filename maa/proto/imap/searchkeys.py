@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from maa.proto.imap import limits
 from maa.proto.imap.cursor import Cursor, ParseError
+from maa.proto.imap.modifiers import ModSeq, parse_modseq_key
 from maa.proto.imap.sequence import SequenceSet
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -92,7 +93,7 @@ class Sequence:
     uid: bool
 
 
-SearchKey = And | Or | Not | Simple | Text | Date | Size | Keyword | Sequence
+SearchKey = And | Or | Not | Simple | Text | Date | Size | Keyword | Sequence | ModSeq
 
 
 def parse_date(c: Cursor) -> datetime.date:
@@ -153,6 +154,8 @@ def parse_key(c: Cursor, charset: str, depth: int) -> SearchKey:
         return Keyword(name, c.flag())
     if name == "UID":
         return Sequence(SequenceSet.parse(c), uid=True)
+    if name == "MODSEQ":  # RFC 7162 3.1.5
+        return parse_modseq_key(c)
     if name == "NOT":
         return Not(parse_key(c, charset, depth + 1))
     if name == "OR":

@@ -14,6 +14,7 @@ from typing import Any
 from maa.proto.imap import commands as c
 from maa.proto.imap.cursor import Cursor, ParseError
 from maa.proto.imap.framing import RawCommand
+from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import State
 
 ANY = frozenset(State) - {State.LOGOUT}
@@ -43,6 +44,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "AUTHENTICATE": CommandSpec(c.Authenticate.parse, NOT_AUTH),
     "LOGIN": CommandSpec(c.Login.parse, NOT_AUTH),
     "ENABLE": CommandSpec(c.Enable.parse, AUTHED),
+    "COMPRESS": CommandSpec(c.Compress.parse, AUTHED),
     "NAMESPACE": CommandSpec(c.Namespace.parse, AUTHED),
     "SELECT": CommandSpec(c.Select.parse, AUTHED),
     "EXAMINE": CommandSpec(c.Examine.parse, AUTHED),
@@ -67,7 +69,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "MOVE": CommandSpec(
         _uid(c.Move, False), SELECTED, uses_sequence_numbers=True, may_expunge=True
     ),
+    "SORT": CommandSpec(_uid(Sort, False), SELECTED, uses_sequence_numbers=True),
+    "THREAD": CommandSpec(_uid(Thread, False), SELECTED, uses_sequence_numbers=True),
     "UID SEARCH": CommandSpec(_uid(c.Search, True), SELECTED),
+    "UID SORT": CommandSpec(_uid(Sort, True), SELECTED),
+    "UID THREAD": CommandSpec(_uid(Thread, True), SELECTED),
     "UID FETCH": CommandSpec(_uid(c.Fetch, True), SELECTED),
     "UID STORE": CommandSpec(_uid(c.Store, True), SELECTED),
     "UID COPY": CommandSpec(_uid(c.Copy, True), SELECTED),
