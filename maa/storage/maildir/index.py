@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from maa.storage.maildir.durable import chown
 
@@ -63,19 +63,22 @@ def _flags_text(flags: frozenset[str]) -> str:
     return " ".join(sorted(flags))
 
 
-def _row(values: tuple[object, ...]) -> Row:
+_FLAG_SETS: dict[str, frozenset[str]] = {}
+
+
+def _flag_set(text: str) -> frozenset[str]:
+    """Flag sets are few and shared by many messages: parse each text once."""
+    flags = _FLAG_SETS.get(text)
+    if flags is None:
+        if len(_FLAG_SETS) > 4096:  # keyword-heavy folders: keep the memo bounded
+            _FLAG_SETS.clear()
+        flags = _FLAG_SETS[text] = frozenset(text.split())
+    return flags
+
+
+def _row(values: tuple[Any, ...]) -> Row:
     uid, base, subdir, info, flags, size, vsize, date, modseq = values
-    return Row(
-        int(uid),  # type: ignore[call-overload]
-        str(base),
-        str(subdir),
-        None if info is None else str(info),
-        frozenset(str(flags).split()),
-        int(size),  # type: ignore[call-overload]
-        int(vsize),  # type: ignore[call-overload]
-        float(date),  # type: ignore[arg-type]
-        int(modseq),  # type: ignore[call-overload]
-    )
+    return Row(uid, base, subdir, info, _flag_set(flags), size, vsize, date, modseq)
 
 
 class FolderIndex:
@@ -187,6 +190,12 @@ class FolderIndex:
         with self.lock:
             cursor = self._db.execute("SELECT * FROM msg ORDER BY uid")
             return [_row(values) for values in cursor.fetchall()]
+
+    def file_names(self) -> dict[int, tuple[str, str, str | None]]:
+        """uid -> (base, subdir, info): what a sync compares with the directories."""
+        with self.lock:
+            cursor = self._db.execute("SELECT uid, base, subdir, info FROM msg")
+            return {uid: (base, subdir, info) for uid, base, subdir, info in cursor.fetchall()}
 
     def recent_rows(self, first_recent_uid: int) -> list[Row]:
         with self.lock:

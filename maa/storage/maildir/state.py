@@ -229,8 +229,8 @@ class FolderState:
                 for entry in os.listdir(self.path / subdir):
                     if entry.startswith("."):
                         continue
-                    name = filename.parse(entry)
-                    listing[name.base] = (subdir, name.info)
+                    base, sep, info = entry.partition(filename.INFO_SEPARATOR)
+                    listing[base] = (subdir, info if sep else None)
             if self._stamps().rsplit("|", 1)[0] == before.rsplit("|", 1)[0]:
                 return listing, True, before
         return listing, False, before
@@ -241,7 +241,7 @@ class FolderState:
         meta = self.index.meta()
         if meta.get("uidvalidity") != str(current.uidvalidity):
             self.index.reset(current.uidvalidity)
-        rows = {row.uid: row for row in self.index.rows()}
+        known = self.index.file_names()
         added = [current.add(base) for base in sorted(set(listing) - set(current.by_base))]
         if added:
             uidlist.append(self.uidlist_path, current, added, self.owner)
@@ -258,15 +258,17 @@ class FolderState:
             if entry is None:
                 continue
             subdir, info = entry
-            row = rows.pop(uid, None)
-            if row is None or row.base != base:
+            indexed = known.pop(uid, None)
+            if indexed is None or indexed[0] != base:
                 new_row = self._row_for_file(uid, base, subdir, info)
                 if new_row is not None:
                     inserts.append(new_row)
-            elif (row.subdir, row.info) != (subdir, info):
-                flags = self.flags_from_info(info, row.flags)
-                updates.append(row._replace(subdir=subdir, info=info, flags=flags))
-        gone = sorted(uid for uid in rows if stable or uid not in current.records)
+            elif indexed[1:] != entry:
+                row = self.index.row(uid)
+                if row is not None:
+                    flags = self.flags_from_info(info, row.flags)
+                    updates.append(row._replace(subdir=subdir, info=info, flags=flags))
+        gone = sorted(uid for uid in known if stable or uid not in current.records)
 
         now = time.time()
         mtimes = [int(s.split(":")[0]) / 1e9 for s in before.split("|")[:2] if s != "-"]
