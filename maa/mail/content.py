@@ -159,12 +159,22 @@ def _language(value: bytes) -> tuple[bytes, ...] | None:
 
 
 def parse_content_fields(raw_headers: bytes) -> ContentFields:
-    """The Content-* fields of a part header block (the first of each field counts)."""
+    """The Content-* fields of a part header block: the first of each counts, except that
+    an invalid Transfer-Encoding or Language is passed over for a later valid one and a
+    Disposition without parameters for a later one, as in Dovecot."""
     found: dict[bytes, bytes] = {}
     dispositions: list[bytes] = []
     for name, field in iter_fields(raw_headers):
         if name == b"content-disposition":
             dispositions.append(field_value(field))
+        elif name == b"content-transfer-encoding":
+            if b"content-transfer-encoding" not in found:  # the first valid one counts
+                value = field_value(field)
+                if _token(value) is not None:
+                    found[name] = value
+        elif name == b"content-language":
+            if name not in found and _language(field_value(field)) is not None:
+                found[name] = field_value(field)
         elif name.startswith(b"content-") and name not in found:
             found[name] = field_value(field)
     if not found and not dispositions:

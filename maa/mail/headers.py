@@ -139,19 +139,16 @@ def header_fields(raw_headers: bytes, names: Iterable[str], *, exclude: bool = F
     """``BODY[HEADER.FIELDS (names)]`` (or ``.NOT`` with ``exclude``) of a header block.
 
     The matching fields byte for byte, continuation lines included, in header order, then the
-    blank line. Names match case-insensitively. A last field without a line end gets one.
-    As in Dovecot, ``.NOT`` of a header that never ended (no blank line: the message is all
-    header) has no blank line either.
+    blank line (CRLF). Names match case-insensitively. Where the header never ended, Dovecot's
+    answers are followed: ``.NOT`` adds no CRLF when there was no blank line, and a last
+    line cut short is kept as it is (with HEADER.FIELDS, the final CRLF then ends it).
     """
     wanted = {name.lower().encode("ascii", "replace") for name in names}
     out = [field for fname, field in iter_fields(raw_headers) if (fname in wanted) != exclude]
-    if out and not out[-1].endswith(b"\n"):
-        out[-1] += CRLF
-    if not exclude or _has_blank_line(raw_headers):
+    if exclude:
+        block = raw_headers[: body_offset(raw_headers)]
+        if block in (b"\r\n", b"\n") or block.endswith((b"\n\r\n", b"\n\n")):
+            out.append(CRLF)
+    else:
         out.append(CRLF)
     return b"".join(out)
-
-
-def _has_blank_line(raw: bytes) -> bool:
-    block = raw[: body_offset(raw)]
-    return block in (b"\r\n", b"\n") or block.endswith((b"\n\r\n", b"\n\n"))
