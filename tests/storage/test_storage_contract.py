@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
 import threading
 import time
 import tracemalloc
@@ -26,7 +27,6 @@ from maa.storage import (
     MailStore,
     MessageNotFound,
 )
-from maa.storage.lineends import normalize
 
 MSG = b"From: a@example.test\r\nSubject: hello\r\n\r\nbody line\r\n"
 
@@ -104,6 +104,10 @@ def _random_bodies() -> list[bytes]:
     return [b"".join(rng.choice(pieces) for _ in range(rng.randrange(60))) for _ in range(25)]
 
 
+def _line_ends_dropped(data: bytes) -> bytes:
+    return re.sub(rb"\r*\n", b"\n", data)
+
+
 def test_any_bytes_round_trip_to_the_normalized_form(store: MailStore) -> None:
     inbox = store.folder(INBOX)
     for body in _random_bodies():
@@ -112,7 +116,7 @@ def test_any_bytes_round_trip_to_the_normalized_form(store: MailStore) -> None:
         # CRLF form, the same message; a CR right before a line end is the one byte a driver
         # storing LF may drop (Dovecot's rule), so compare after normalizing both.
         assert b"\n" not in stored.replace(b"\r\n", b"")
-        assert normalize(stored) == normalize(body)
+        assert _line_ends_dropped(stored) == _line_ends_dropped(body)
         assert inbox.message(uid).size == len(stored)
 
 
