@@ -211,7 +211,11 @@ class FolderView:
                 ]
                 records = {record.uid: record for record in sorted(moved, key=_uid)}
             index.remove_records(db, row.id, gone, modseq)
-            index.put_records(db, row.id, moved)
+            index.put_records(  # only those before the first expunged one stayed in place
+                db,
+                row.id,
+                [r for r in moved if r.from_offset != self._records[r.uid].from_offset],
+            )
             row = index.save_folder_row(
                 db,
                 replace(
