@@ -61,8 +61,15 @@ class _FolderState:
 class MemoryFolder:
     def __init__(self, store: MemoryStore, state: _FolderState, name: str) -> None:
         self._store = store
-        self._state = state
+        self._shared = state
         self._name = name
+
+    @property
+    def _state(self) -> _FolderState:
+        """The folder's data, unless it was deleted or renamed away meanwhile."""
+        if self._store.state_of(self._name) is not self._shared:
+            raise FolderNotFound(self._name)
+        return self._shared
 
     @property
     def name(self) -> str:
@@ -297,8 +304,7 @@ class MemoryStore:
             if names.is_child(new, old):
                 raise InvalidFolderName(f"cannot rename {old!r} under itself")
             if names.is_inbox(old):
-                self._folders[new] = self._folders[INBOX]
-                self._folders[INBOX] = _FolderState()
+                self._folders[new] = self._move_inbox_messages()
             else:
                 for name in [n for n in self._folders if n == old or names.is_child(n, old)]:
                     target = names.renamed(name, old, new)
@@ -307,6 +313,27 @@ class MemoryStore:
                         self._special[target] = self._special.pop(name)
             for parent in names.parents(new):
                 self._folders.setdefault(parent, _FolderState())
+
+    def state_of(self, name: str) -> _FolderState | None:
+        return self._folders.get(name)
+
+    def _move_inbox_messages(self) -> _FolderState:
+        """RFC 3501 6.3.5: INBOX's messages go to a new folder; INBOX stays, and its
+        sessions see them expunged."""
+        inbox = self._folders[INBOX]
+        moved = _FolderState()
+        for uid in sorted(inbox.messages):
+            message = inbox.messages[uid]
+            new_uid = moved.uidnext
+            moved.uidnext += 1
+            moved.messages[new_uid] = _Message(replace(message.info, uid=new_uid), message.body)
+        if inbox.messages:
+            inbox.highestmodseq += 1
+            inbox.expunged += [(uid, inbox.highestmodseq) for uid in inbox.messages]
+            inbox.messages.clear()
+            inbox.recent.clear()
+            WATCHERS.notify(inbox.key)
+        return moved
 
     def subscriptions(self) -> list[str]:
         with self.lock:

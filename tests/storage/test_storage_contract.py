@@ -479,3 +479,14 @@ def test_large_message_streamed_with_flat_memory(store: MailStore, driver: str) 
     assert size == total == inbox.message(uid).size
     assert digest.hexdigest() == expected.hexdigest()
     assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for a {total}-byte message"
+
+
+def test_handle_of_a_deleted_folder_says_not_found(store: MailStore) -> None:
+    store.create_folder("Doomed")
+    handle = store.folder("Doomed")
+    handle.append(MSG)
+    store.delete_folder("Doomed")
+    with pytest.raises(FolderNotFound):
+        handle.append(MSG)
+    with pytest.raises(FolderNotFound):
+        handle.status()

@@ -34,9 +34,16 @@ def _info(row: Row) -> MessageInfo:
 
 class MaildirFolder:
     def __init__(self, state: FolderState, name: str) -> None:
-        self._state = state
+        self._shared = state
         self._name = name
         self._seen = self._snapshot()
+
+    @property
+    def _state(self) -> FolderState:
+        """The shared state, unless the folder was deleted or renamed away meanwhile."""
+        if self._shared.gone:
+            raise FolderNotFound(self._name)
+        return self._shared
 
     @property
     def name(self) -> str:
@@ -52,7 +59,7 @@ class MaildirFolder:
     def _snapshot(self) -> tuple[int, ...]:
         meta = self._state.index.meta()
         keys = ("uidvalidity", "uidnext", "highestmodseq")
-        return (*(int(meta.get(k, "0")) for k in keys), len(self._state.rows()))
+        return (*(int(meta.get(k, "0")) for k in keys), self._state.index.count())
 
     # --- reading --------------------------------------------------------------------------
 

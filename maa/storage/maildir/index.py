@@ -234,6 +234,10 @@ class FolderIndex:
                 "INSERT OR REPLACE INTO expunged VALUES (?, ?)", [(uid, modseq) for uid in uids]
             )
 
+    def count(self) -> int:
+        with self.lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM msg").fetchone()[0])
+
     def counts(self, first_recent_uid: int) -> tuple[int, int, int]:
         """(messages, unseen, recent) straight from the table."""
         with self.lock:

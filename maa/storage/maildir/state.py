@@ -52,6 +52,7 @@ class FolderState:
         self.path = path
         self.owner = owner
         self.lock = threading.RLock()
+        self.gone = False  # deleted or renamed away: handles still held must not touch it
         self.index = FolderIndex(path / index.FILENAME, owner)
         self.uidlist_path = path / uidlist.FILENAME
         self.keywords_path = path / keywords.FILENAME
@@ -332,4 +333,5 @@ def forget(path: Path) -> None:
         state = _states.pop(key, None)
     if state is not None:
         with state.lock:
+            state.gone = True
             state.index.close()
