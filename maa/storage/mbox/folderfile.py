@@ -9,6 +9,7 @@ them all).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -56,9 +57,13 @@ class FolderFile:
             return self._fd
         self.close()
         try:
-            self._fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
+            self._fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
             raise FolderNotFound(self._name) from None
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise FolderNotFound(f"{self._name} is a symbolic link") from None
         return self._fd
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ No name escapes the root: a level cannot be empty, ``..``, or hold ``/`` or NUL,
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,22 @@ def decode_level(disk: str) -> str | None:
         return None
 
 
+def is_real_dir(path: Path) -> bool:
+    """A directory, not a symbolic link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def is_regular_file(path: Path) -> bool:
+    """A regular file, not a symbolic link to one."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def parent_names(name: str) -> list[str]:
     """``a.b.c`` → ``["a", "a.b"]``."""
     levels = name.split(HIERARCHY_SEPARATOR)
@@ -68,7 +85,7 @@ class Layout:
     def mbox_file(self, name: str) -> Path:
         """Where folder ``name`` keeps its messages (it may not exist)."""
         entry = self.entry(name)
-        if name != INBOX and entry.is_dir():
+        if name != INBOX and is_real_dir(entry):
             return entry / SELF_FILE
         return entry
 
@@ -78,7 +95,15 @@ class Layout:
         return self.entry(name)
 
     def is_selectable(self, name: str) -> bool:
-        return self.mbox_file(name).is_file()
+        """Whether the folder's mbox file exists, reached through real directories only: a
+        symbolic link someone placed in the mail tree never leads maa out of it."""
+        path = self.mbox_file(name)
+        parent = path.parent
+        while parent != self.root:
+            if not is_real_dir(parent):
+                return False
+            parent = parent.parent
+        return is_regular_file(path)
 
     def has_children(self, name: str) -> bool:
         directory = self.children_dir(name)
@@ -112,7 +137,7 @@ class Layout:
                 continue
             name = prefix + level
             if is_dir:
-                found.append((name, os.path.isfile(os.path.join(entry.path, SELF_FILE))))
+                found.append((name, is_regular_file(Path(entry.path) / SELF_FILE)))
                 self._walk(Path(entry.path), name + HIERARCHY_SEPARATOR, found)
             elif entry.is_file(follow_symlinks=False):
                 found.append((name, True))

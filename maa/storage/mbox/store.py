@@ -19,7 +19,15 @@ from maa.storage.interface import (
 from maa.storage.mbox.errors import storage_errors
 from maa.storage.mbox.folder import MboxFolder
 from maa.storage.mbox.index import INDEX_FILE, Index
-from maa.storage.mbox.names import SELF_FILE, Layout, folder_info, normalize, parent_names
+from maa.storage.mbox.names import (
+    SELF_FILE,
+    Layout,
+    folder_info,
+    is_real_dir,
+    is_regular_file,
+    normalize,
+    parent_names,
+)
 from maa.storage.mbox.writer import fsync_dir
 
 # How long a writer waits for another program's lock before answering "try again later".
@@ -117,11 +125,11 @@ class MboxStore:
                     with self.index.transaction() as db:
                         self.index.drop_folder(db, name)
                 self._forget(name, children=False)
-                if entry.is_dir() and not self.layout.has_children(name):
+                if is_real_dir(entry) and not self.layout.has_children(name):
                     with contextlib.suppress(OSError):
                         os.rmdir(entry)
                 fsync_dir(entry.parent)
-            elif entry.is_dir():
+            elif is_real_dir(entry):
                 # A hierarchy level without messages: nothing to delete while children remain.
                 if not self.layout.has_children(name):
                     os.rmdir(entry)
@@ -152,7 +160,7 @@ class MboxStore:
                     _, dotlock = locks.enter_context(folder.file.locked(exclusive=True))
                 target = self.layout.entry(new)
                 os.rename(source, target)
-                if dotlock is not None and target.is_dir():
+                if dotlock is not None and is_real_dir(target):
                     dotlock.moved(self.layout.mbox_file(new))  # it was inside the directory
                 fsync_dir(target.parent)
                 fsync_dir(source.parent)
@@ -185,7 +193,7 @@ class MboxStore:
 
     def ensure_inbox(self) -> None:
         path = self.layout.entry(INBOX)
-        if not path.is_file():
+        if not is_regular_file(path):
             self._create_file(path, exists=None)
 
     def _create_file(self, path: Path, *, exists: Exception | None) -> None:
@@ -203,9 +211,9 @@ class MboxStore:
         """Make ``name`` a directory that can hold child folders; a missing parent is made a
         folder too (as with Maildir++, where ``a.b`` implies ``a``)."""
         directory = self.layout.children_dir(name)
-        if directory.is_dir():
+        if is_real_dir(directory):
             return
-        if directory.is_file():
+        if is_regular_file(directory):  # a folder file: it becomes a directory
             self._convert_to_directory(name)
             return
         directory.mkdir(mode=0o700)

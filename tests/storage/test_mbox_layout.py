@@ -1,0 +1,95 @@
+"""Where mbox folders live on disk (Dovecot's mbox layout) and that nothing leads outside."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from maa.storage.interface import FolderNotFound, InvalidFolderName
+from maa.storage.mbox import MboxStore
+
+MSG = b"Subject: layout\r\n\r\nbody\r\n"
+
+
+def test_dovecot_mbox_layout_on_disk(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    store.ensure_defaults()
+    store.create_folder("Archive.2024")
+    store.create_folder("INBOX.Lists")
+    store.create_folder("Entwürfe & Co")
+    assert (root / "inbox").is_file()  # INBOX=<root>/inbox
+    assert (root / "Archive" / "2024").is_file()  # levels are directories
+    assert (root / "Archive" / ".mbox").is_file()  # Archive, a folder with children
+    assert (root / "INBOX" / "Lists").is_file()  # INBOX's children beside the inbox file
+    assert (root / "Entw&APw-rfe &- Co").is_file()  # modified UTF-7
+    assert (root / ".subscriptions").read_text().split() == [
+        "INBOX",
+        "Drafts",
+        "Sent",
+        "Trash",
+        "Junk",
+    ]
+    names = {f.name: f for f in store.list_folders()}
+    assert {"INBOX", "Archive", "Archive.2024", "INBOX.Lists", "Entwürfe & Co"} <= set(names)
+    assert names["Sent"].special_use == "\\Sent"
+
+
+def test_a_folder_gains_children_and_keeps_its_messages(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    store.create_folder("Work")
+    uid = store.folder("Work").append(MSG)
+    store.create_folder("Work.Old")  # Work was a file; now a directory holding .mbox
+    assert (root / "Work" / ".mbox").is_file()
+    work = store.folder("Work")
+    assert work.read(uid) == MSG
+    assert work.append(MSG) == uid + 1
+    # A crash between the two renames of that conversion is finished on the next open.
+    store.create_folder("Home")
+    staging = root / ".Home.maa-convert"
+    staging.mkdir()
+    os.rename(root / "Home", staging / ".mbox")
+    again = MboxStore(root)
+    assert (root / "Home" / ".mbox").is_file()
+    assert "Home" in {f.name for f in again.list_folders()}
+
+
+def test_symbolic_links_never_lead_out_of_the_mail_root(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_bytes(b"From x Mon Nov  3 14:02:11 2025\nSubject: secret\n\nx\n")
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    os.symlink(outside / "secret", root / "evil")
+    os.symlink(outside, root / "linked")
+    names = {f.name for f in store.list_folders()}
+    assert "evil" not in names and "linked" not in names
+    with pytest.raises(FolderNotFound):
+        store.folder("evil")
+    with pytest.raises(FolderNotFound):
+        store.folder("linked.secret")
+    # A link put where a folder file was, after maa opened it, is not followed either.
+    store.create_folder("Notes")
+    notes = store.folder("Notes")
+    os.unlink(root / "Notes")
+    os.symlink(outside / "secret", root / "Notes")
+    with pytest.raises(FolderNotFound):
+        notes.append(MSG)
+    assert (outside / "secret").read_bytes().count(b"From ") == 1
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "a..b", ".hidden", "a.", "x\x00y", "a\nb"])
+def test_names_that_could_escape_are_refused(tmp_path: Path, name: str) -> None:
+    store = MboxStore(tmp_path / "mail")
+    with pytest.raises(InvalidFolderName):
+        store.create_folder(name)
+    assert [n for n in os.listdir(tmp_path / "mail") if not n.startswith(".")] == []
+
+
+def test_a_level_too_long_for_a_file_name_is_refused(tmp_path: Path) -> None:
+    store = MboxStore(tmp_path / "mail")
+    with pytest.raises(InvalidFolderName):
+        store.create_folder("ü" * 200)  # 200 characters, far more bytes in modified UTF-7
