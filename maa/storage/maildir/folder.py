@@ -172,7 +172,7 @@ class MaildirFolder:
                     modseq = state.index.next_modseq()
                     changed = [row._replace(modseq=modseq) for row in changed]
                     state.index.update_files(changed)
-                state.invalidate()
+                state.apply(changed)
         if changed:
             self._notify()
         return [_info(row) for row in changed], refused
@@ -239,7 +239,7 @@ class MaildirFolder:
             state._uidlist_written()
             with state.index.transaction():
                 state.index.delete(uids, state.index.next_modseq())
-        state.invalidate()
+        state.apply(removed=uids)
         return uids
 
     def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +158,33 @@ class FolderState:
                 self._infos_of = rows
             return self._infos
 
+    def apply(self, changed: Sequence[Row] = (), removed: Sequence[int] = ()) -> None:
+        """Bring the cached view up to date after this process's own index write, so that a
+        delivery does not make the next ``messages()`` reload a large folder. Writes by other
+        processes show in sqlite's data_version and drop the cache instead."""
+        rows = self._rows
+        if rows is None or self.index.data_version() != self._rows_version:
+            self.invalidate()
+            return
+        last = next(reversed(rows), 0)
+        appended = [row for row in changed if row.uid > last]
+        if len(appended) != len(changed) or removed:
+            for row in changed:
+                if row.uid not in rows and row.uid < last:
+                    self.invalidate()  # would land out of UID order
+                    return
+                rows[row.uid] = row
+            for uid in removed:
+                rows.pop(uid, None)
+            self._infos = None
+            return
+        for row in sorted(appended):
+            rows[row.uid] = row
+        if self._infos is not None and self._infos_of is rows:
+            self._infos += tuple(
+                MessageInfo(r.uid, r.flags, r.vsize, r.date, r.modseq) for r in sorted(appended)
+            )
+
     def invalidate(self) -> None:
         self._rows = None
         self._infos = None
@@ -191,13 +218,14 @@ class FolderState:
                 self._uidlist_written()
             with self.index.transaction():
                 modseq = self.index.next_modseq()
-                self.index.insert(
+                new_rows = [
                     Row(uid, p.base, p.subdir, p.info, p.flags, p.size, p.vsize, p.date, modseq)
                     for uid, p in zip(uids, batch, strict=True)
-                )
+                ]
+                self.index.insert(new_rows)
                 uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
                 self.index.set_meta(uidnext=uidnext)
-            self.invalidate()
+            self.apply(new_rows)
             return uids
 
     # --- sync -------------------------------------------------------------------------------

@@ -211,3 +211,23 @@ def test_owner_gets_created_files(tmp_path: Path) -> None:
         for entry in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
             st = os.stat(entry)
             assert (st.st_uid, st.st_gid) == owner, entry
+
+
+def test_cached_listing_follows_own_and_other_connections(root: Path, mstore: MaildirStore) -> None:
+    from maa.storage.maildir.folder import MaildirFolder
+    from maa.storage.maildir.state import FolderState
+
+    mine = mstore.folder(INBOX)
+    first = mine.append(MSG)
+    assert [m.uid for m in mine.messages()] == [first]
+    # A second index connection on the same folder stands in for another process.
+    other = MaildirFolder(FolderState(root, None), INBOX)
+    theirs = other.append(MSG, [SEEN])
+    other.store_flags([first], [FLAGGED], "add")
+    assert {m.uid: m.flags for m in mine.messages()} == {first: {FLAGGED}, theirs: {SEEN}}
+    third = mine.append(MSG)
+    mine.store_flags([theirs], [DELETED], "add")
+    assert mine.expunge() == [theirs]
+    assert [m.uid for m in mine.messages()] == [first, third]
+    assert [m.uid for m in other.messages()] == [first, third]
+    assert other.message(first).flags == {FLAGGED}
