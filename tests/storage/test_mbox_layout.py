@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from maa.storage.interface import FolderNotFound, InvalidFolderName
+from maa.storage.interface import FolderNotFound, InvalidFolderName, StorageError
 from maa.storage.mbox import MboxStore
 
 MSG = b"Subject: layout\r\n\r\nbody\r\n"
@@ -93,3 +93,27 @@ def test_a_level_too_long_for_a_file_name_is_refused(tmp_path: Path) -> None:
     store = MboxStore(tmp_path / "mail")
     with pytest.raises(InvalidFolderName):
         store.create_folder("ü" * 200)  # 200 characters, far more bytes in modified UTF-7
+
+
+def test_links_in_place_of_maa_files_are_not_followed(tmp_path: Path) -> None:
+    """Root-run maa must not read or write another file through links a user left."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root:$6$secret:19000:0:99999:7:::\n")
+    root = tmp_path / "mail"
+    root.mkdir()
+    os.symlink(victim, root / ".subscriptions")
+    os.symlink(victim, root / ".inbox.maa-append")
+    os.symlink(victim, root / "inbox.lock")
+    store = MboxStore(root, stale_lock_age=0)
+    assert store.subscriptions() == []
+    inbox = store.folder("INBOX")
+    assert inbox.append(MSG) == 1  # the link "lock" is stale at once; the link intent ignored
+    store.subscribe("INBOX")  # replaces the link with a real file
+    assert store.subscriptions() == ["INBOX"]
+    assert victim.read_bytes() == b"root:$6$secret:19000:0:99999:7:::\n"
+    assert not (root / ".subscriptions").is_symlink()
+    index_root = tmp_path / "other"
+    index_root.mkdir()
+    os.symlink(victim, index_root / ".maa-index.sqlite")
+    with pytest.raises(StorageError):
+        MboxStore(index_root)

@@ -162,10 +162,17 @@ class DotLock:
 
     def _break_if_stale(self) -> None:
         try:
-            age = time.time() - os.stat(self.path).st_mtime
-            owner = self.path.read_bytes()[:100]
+            age = time.time() - os.lstat(self.path).st_mtime
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return
+        except OSError:
+            fd = -1  # a link or a fifo someone put there: judged by age only
+        try:
+            owner = os.read(fd, 100) if fd >= 0 else b""
+        finally:
+            if fd >= 0:
+                os.close(fd)
         if age > self._stale_after or _holder_is_dead(owner):
             try:
                 os.unlink(self.path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 from pathlib import Path
@@ -15,6 +16,7 @@ from maa.storage.interface import (
     FolderInfo,
     FolderNotFound,
     InvalidFolderName,
+    StorageError,
 )
 from maa.storage.mbox.errors import storage_errors
 from maa.storage.mbox.folder import MboxFolder
@@ -38,6 +40,9 @@ LOCK_TIMEOUT = 10.0
 # mbox_dotlock_change_timeout is 2 minutes, Postfix's stale_lock_time 500 s).
 STALE_LOCK_AGE = 300.0
 SUBSCRIPTIONS_FILE = ".subscriptions"
+# Far more than any real list of subscriptions (a thousand long names); a bigger file is not
+# read further, so a damaged or hostile one cannot take the memory.
+SUBSCRIPTIONS_LIMIT = 1024 * 1024
 _CONVERT_MARK = ".maa-convert"
 
 
@@ -60,6 +65,9 @@ class MboxStore:
         if not self.root.is_dir():
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.chown(self.root)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.islink(self.root / (INDEX_FILE + suffix)):
+                raise StorageError(f"{self.root / INDEX_FILE}{suffix} is a symbolic link")
         self.index = Index(self.root / INDEX_FILE)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -257,9 +265,15 @@ class MboxStore:
 
     def _read_subscriptions(self) -> list[str]:
         try:
-            text = self._subscription_path().read_text("utf-8", "replace")
+            fd = os.open(self._subscription_path(), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except FileNotFoundError:
             return []
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            return []  # a link: LSUB must not show another file's lines; the next write fixes it
+        with os.fdopen(fd, "rb") as stream:
+            text = stream.read(SUBSCRIPTIONS_LIMIT).decode("utf-8", "replace")
         names: list[str] = []
         for line in text.splitlines():
             if not line or line.startswith("V\t"):
@@ -273,10 +287,12 @@ class MboxStore:
     def _write_subscriptions(self, names: list[str]) -> None:
         path = self._subscription_path()
         temp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(temp, "w", encoding="utf-8") as out:
-            out.write("".join(name + "\n" for name in names))
-            out.flush()
-            os.fsync(out.fileno())
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, "".join(name + "\n" for name in names).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         self.chown(temp)
         os.rename(temp, path)
         fsync_dir(self.root)

@@ -131,7 +131,12 @@ def intent_path(path: Path) -> Path:
 def write_intent(path: Path, offset: int) -> None:
     """Note that an append starts at ``offset``. Not fsynced: it guards against a crash of
     the process (whose writes the kernel keeps), at no cost to every delivery."""
-    fd = os.open(intent_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    intent = intent_path(path)
+    try:
+        os.unlink(intent)  # never write through a link someone left in its place
+    except FileNotFoundError:
+        pass
+    fd = os.open(intent, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, b"%d\n" % offset)
     finally:
@@ -140,9 +145,15 @@ def write_intent(path: Path, offset: int) -> None:
 
 def read_intent(path: Path) -> int | None:
     try:
-        text = intent_path(path).read_bytes()
+        fd = os.open(intent_path(path), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
+    except OSError:  # a link, or unreadable: not ours
+        return None
+    try:
+        text = os.read(fd, 64)
+    finally:
+        os.close(fd)
     try:
         return int(text.strip() or b"-1")
     except ValueError:
