@@ -80,7 +80,7 @@ class MboxStore:
     def chown(self, path: Path) -> None:
         """Give a file maa made to the mailbox's owner (when running as root)."""
         if self.owner is not None and os.geteuid() == 0:
-            os.chown(path, *self.owner)
+            os.chown(path, *self.owner, follow_symlinks=False)
 
     def close(self) -> None:
         with self._lock:
