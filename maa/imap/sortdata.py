@@ -10,16 +10,21 @@ records too, so re-sorting in one session does not even decode the cache.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from maa import mail
+from maa.mail.addresses import parse_address_list
+from maa.mail.headers import first_raw_value
+from maa.mail.rfc2047 import raw_text
 from maa.storage.interface import Folder
 
 CACHE_FIELD = "sortkeys"
 # Bump when the record's shape or the key rules change: old records are then recomputed.
-_VERSION = 1
+_VERSION = 2
 SORT_FIELDS = ("CC", "DATE", "FROM", "IN-REPLY-TO", "MESSAGE-ID", "REFERENCES", "SUBJECT", "TO")
 
 
@@ -41,20 +46,43 @@ class SortData:
         return datetime.fromtimestamp(self.sent if self.sent is not None else internal_date, UTC)
 
 
+def casemap(text: str) -> bytes:
+    """The i;unicode-casemap collation key (RFC 5051), which Dovecot sorts with and RFC 5255
+    makes the default: each character title-cased, then NFKD-decomposed, as UTF-8 octets.
+    For ASCII it is i;ascii-casemap (upper case), so "Ärger" sorts among the A's."""
+    if text.isascii():
+        return text.upper().encode("ascii")
+    titled = "".join(t if len(t := ch.title()) == 1 else ch for ch in text)
+    return unicodedata.normalize("NFKD", titled).encode("utf-8", "surrogateescape")
+
+
+def _address_keys(header: bytes, field: Literal["from", "to", "cc"]) -> tuple[str, str]:
+    """(SORT FROM/TO/CC text, DISPLAYFROM/DISPLAYTO text) of the field's first address. A
+    group comes first as its name (the addr-mailbox of its ENVELOPE start marker)."""
+    value = first_raw_value(header, field)
+    addresses = parse_address_list(value) if value is not None else []
+    if addresses and addresses[0].is_group_start and addresses[0].mailbox is not None:
+        name = raw_text(addresses[0].mailbox)
+        return name, name
+    return mail.sort_address(header, field), mail.display_name(header, field)
+
+
 def compute(header: bytes) -> SortData:
     """The keys of a message from its header block (or just its SORT_FIELDS)."""
     subjects = mail.decoded_header(header, "Subject")
     subject = subjects[0] if subjects else ""
     sent = mail.header_date(header)
-    key = mail.collation_key
+    from_, display_from = _address_keys(header, "from")
+    to, display_to = _address_keys(header, "to")
+    cc, _ = _address_keys(header, "cc")
     return SortData(
         subject=subject,
-        base_subject=key(mail.base_subject(subject)),
-        from_=key(mail.sort_address(header, "from")),
-        to=key(mail.sort_address(header, "to")),
-        cc=key(mail.sort_address(header, "cc")),
-        display_from=key(mail.display_name(header, "from")),
-        display_to=key(mail.display_name(header, "to")),
+        base_subject=casemap(mail.base_subject(subject)),
+        from_=casemap(from_),
+        to=casemap(to),
+        cc=casemap(cc),
+        display_from=casemap(display_from),
+        display_to=casemap(display_to),
         sent=sent.timestamp() if sent is not None else None,
         message_id=mail.message_id(header),
         references=tuple(mail.references(header)),
