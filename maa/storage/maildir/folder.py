@@ -330,7 +330,7 @@ class MaildirFolder:
                 state.index.update_files(moved)
                 uidnext = state.index.meta_int("uidnext", 1)
                 state.index.set_meta(first_recent_uid=max(first, uidnext))
-            state.invalidate()
+            state.apply(moved, same_infos=True)
             return frozenset(claimed)
 
     def vanished_since(self, modseq: int) -> list[int]:

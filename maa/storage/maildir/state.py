@@ -158,10 +158,17 @@ class FolderState:
                 self._infos_of = rows
             return self._infos
 
-    def apply(self, changed: Sequence[Row] = (), removed: Sequence[int] = ()) -> None:
+    def apply(
+        self,
+        changed: Sequence[Row] = (),
+        removed: Sequence[int] = (),
+        *,
+        same_infos: bool = False,
+    ) -> None:
         """Bring the cached view up to date after this process's own index write, so that a
         delivery does not make the next ``messages()`` reload a large folder. Writes by other
-        processes show in sqlite's data_version and drop the cache instead."""
+        processes show in sqlite's data_version and drop the cache instead. ``same_infos``:
+        only file names changed (new/ to cur/), not what ``messages()`` reports."""
         rows = self._rows
         if rows is None or self.index.data_version() != self._rows_version:
             self.invalidate()
@@ -176,7 +183,8 @@ class FolderState:
                 rows[row.uid] = row
             for uid in removed:
                 rows.pop(uid, None)
-            self._infos = None
+            if not same_infos:
+                self._infos = None
             return
         for row in sorted(appended):
             rows[row.uid] = row
