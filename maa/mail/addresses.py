@@ -3,7 +3,8 @@
 Groups are kept (a start entry with the group name as mailbox, an end entry with all fields
 None), display names and comments are left RFC 2047-encoded, and a missing mailbox or host is
 filled in with ``MISSING_MAILBOX`` / ``MISSING_DOMAIN`` as Dovecot does, so that clients that
-require both never see NIL there.
+require both never see NIL there. The parser is a step-by-step port of Dovecot's
+message-address.c, so that broken lists are recovered from exactly as Dovecot does.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class _Parser:
         self.cursor = Cursor(value)
         self.out: list[Address] = []
         self.addr = _Fields()
+        self.text = b""  # the last local part read (Dovecot's ctx->str)
 
     def add(self) -> None:
         addr = self.addr
@@ -93,7 +95,7 @@ class _Parser:
         self.text = value
         return result
 
-    def domain(self, into_route: bool = False) -> tuple[int, bytes]:
+    def domain(self) -> tuple[int, bytes]:
         cursor = self.cursor
         cursor.pos += 1  # "@"
         if cursor.skip_lwsp() <= 0:
