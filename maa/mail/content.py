@@ -15,7 +15,7 @@ from maa.mail.rfc822 import Cursor
 
 Params = tuple[tuple[bytes, bytes], ...]
 
-_CONTINUATION = re.compile(rb"^(.*?)\*([0-9]+)(\*?)$")
+_CONTINUATION = re.compile(rb"^([^*]*)\*([0-9]+)(\*?)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -462,6 +462,30 @@ GRANDPARENT_BOUNDARY_CUTS_HEADER = crlf(
     "--outer--\n"
 )
 
+PARAMETER_RECOVERY = crlf(
+    "From: a@example.test\n"
+    "Subject: parameter recovery\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=p\n"
+    "\n"
+    "--p\n"
+    "Content-Type: application/octet-stream; title*0=a; title*2=c; name*0*=utf-8''%41;\n"
+    " name*1=100%; junk here; after=junk\n"
+    "Content-Disposition: attachment junk; filename=x.bin\n"
+    "Content-Language: en-GB junk, de\n"
+    "Content-Transfer-Encoding: two words\n"
+    "Content-Transfer-Encoding: base64\n"
+    "\n"
+    "QUJD\n"
+    "--p\n"
+    'Content-Type: text/plain; charset="unterminated\n'
+    "Content-Disposition: inline\n"
+    "Content-Disposition: attachment; filename=second\n"
+    "\n"
+    "text\n"
+    "--p--\n"
+)
+
 CORPUS: dict[str, bytes] = {
     "simple": SIMPLE,
     "mixed": MIXED,
@@ -491,6 +515,7 @@ CORPUS: dict[str, bytes] = {
     "dashed_boundary": DASHED_BOUNDARY,
     "extended_parameters": EXTENDED_PARAMETERS,
     "grandparent_boundary_cuts_header": GRANDPARENT_BOUNDARY_CUTS_HEADER,
+    "parameter_recovery": PARAMETER_RECOVERY,
 }
 
 # Sections fetched from Dovecot for every corpus message (IMAP section syntax).
