@@ -104,6 +104,8 @@ def check_login(login: str) -> tuple[str, str]:
     if "@" in login and not domain:
         raise LineError(f"empty domain in {login!r}")
     check_name_part(name, "user name")
+    if name.startswith("#"):
+        raise LineError(f"user name {name!r} starts with '#': the line would be a comment")
     if "@" in name:
         raise LineError(f"user name {name!r} contains '@'")
     if domain:

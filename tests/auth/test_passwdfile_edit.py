@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from maa.auth.passwdfile import LineError, PasswdFile, parse_line
@@ -26,6 +26,7 @@ _part = st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), min_siz
 
 
 @settings(max_examples=300, deadline=None)
+@example("#", "", None)  # would have been written as a comment line
 @given(_part, st.one_of(st.just(""), _part), st.one_of(st.none(), st.integers(1, 2**31)))
 def test_make_line_reads_back_or_refuses(name: str, domain: str, uid: int | None) -> None:
     login = f"{name}@{domain}" if domain else name
@@ -37,6 +38,11 @@ def test_make_line_reads_back_or_refuses(name: str, domain: str, uid: int | None
     assert entry.user.login == login
     assert (entry.user.uid, entry.user.gid, entry.user.home) == (uid, uid, "/home/h")
     assert find_line(["# c", "", line], login) == 2
+
+
+def test_a_new_line_is_never_a_comment() -> None:
+    with pytest.raises(LineError, match="comment"):
+        make_line("#alice@example.test", "{PLAIN}x")
 
 
 def test_find_line_compares_domains_case_insensitively() -> None:
