@@ -187,10 +187,10 @@ def _merge_by_subject(roots: list[ThreadNode]) -> list[ThreadNode]:
         if not key:
             continue
         held = table.get(key)
-        if (
-            held is None
-            or (held.message is not None and node.message is None)
-            or (subject(held)[1] and not reply)
+        # A dummy already in the table stays; a message there gives way to a dummy, or
+        # (being a reply or forward) to a message that is not one (as Dovecot reads 6.B).
+        if held is None or (
+            held.message is not None and (node.message is None or (subject(held)[1] and not reply))
         ):
             table[key] = node
     gone: set[int] = set()  # roots merged into another thread

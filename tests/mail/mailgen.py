@@ -51,3 +51,30 @@ def generate(seed: int, count: int) -> list[bytes]:
             lines.insert(rnd.randint(0, len(lines)), b"")
         messages.append(b"\r\n".join(lines) + (b"\r\n" if rnd.random() < 0.8 else b""))
     return messages
+
+
+_SUBJECTS = (
+    "a", "Re: a", "RE: A", "Fwd: a", "b", "Re: b", "[x] b", "c (fwd)", "[fwd: c]", "", "Re:",
+    "d",
+)  # fmt: skip
+
+
+def generate_thread_messages(seed: int, count: int) -> list[bytes]:
+    """``count`` small messages whose Message-IDs, References/In-Reply-To (with duplicates,
+    dangling and looping ids), subjects and dates make THREAD work hard."""
+    rnd = random.Random(seed)
+    messages = []
+    for i in range(1, count + 1):
+        lines = [
+            f"From: u{i}@x.test",
+            f"Subject: {rnd.choice(_SUBJECTS)}",
+            f"Date: Mon, {rnd.randint(1, 5):02d} Nov 2026 10:00:00 +0000",
+        ]
+        if rnd.random() < 0.8:
+            number = rnd.randint(1, count) if rnd.random() < 0.1 else i
+            lines.append(f"Message-ID: <m{number}@x>")
+        if rnd.random() < 0.6:
+            ids = " ".join(f"<m{rnd.randint(1, count + 5)}@x>" for _ in range(rnd.randint(1, 4)))
+            lines.append(("References: " if rnd.random() < 0.7 else "In-Reply-To: ") + ids)
+        messages.append(("\r\n".join(lines) + "\r\n\r\nbody\r\n").encode())
+    return messages

@@ -9,12 +9,26 @@ from __future__ import annotations
 
 import pytest
 
-from maa.mail import MessageParts, bodystructure, envelope, header_block, section
+from maa.mail import (
+    MessageParts,
+    ThreadMessage,
+    bodystructure,
+    envelope,
+    first_header,
+    format_threads,
+    header_block,
+    header_date,
+    message_id,
+    references,
+    section,
+    thread_orderedsubject,
+    thread_references,
+)
 
 from .dovecot_compare import spec_of
 from .dovecot_server import private_dovecot, unavailable_reason
 from .dovecot_server import section as dovecot_section
-from .mailgen import generate
+from .mailgen import generate, generate_thread_messages
 
 pytestmark = pytest.mark.integration
 
@@ -51,3 +65,32 @@ def test_generated_messages_match_dovecot() -> None:
                     mismatches.append(f"message {uid} BODY[{spec}] differs")
         client.logout()
     assert mismatches == []
+
+
+def test_generated_threads_match_dovecot() -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    messages = generate_thread_messages(SEED, 150)
+    ours: list[ThreadMessage] = []
+    for number, raw in enumerate(messages, start=1):
+        headers = header_block(raw)
+        date = header_date(headers)
+        assert date is not None
+        subject = first_header(headers, "subject") or ""
+        refs = tuple(references(headers))
+        ours.append(ThreadMessage(number, message_id(headers), refs, subject, date))
+    with private_dovecot() as dovecot:
+        client = dovecot.client()
+        client.create("threads")
+        for raw in messages:
+            client.append("threads", None, None, raw)
+        client.select("threads")
+        for algorithm, thread in (
+            ("REFERENCES", thread_references),
+            ("ORDEREDSUBJECT", thread_orderedsubject),
+        ):
+            status, data = client.thread(algorithm, "UTF-8", "ALL")
+            assert status == "OK"
+            assert format_threads(thread(ours)) == data[0], algorithm
+        client.logout()

@@ -204,3 +204,15 @@ def test_a_reply_chain_deeper_than_the_recursion_limit_threads() -> None:
     messages = [msg(1, "chain")] + [msg(i, "Re: chain", refs(i - 1)) for i in range(2, depth + 1)]
     wire = format_threads(thread_references(messages))
     assert wire == b"(" + b" ".join(b"%d" % i for i in range(1, depth + 1)) + b")"
+
+
+def test_a_dummy_in_the_subject_table_keeps_its_place() -> None:
+    # Found against Dovecot: an original message must not take the subject-table slot from
+    # a dummy whose first child is a reply; it joins the dummy instead.
+    messages = [
+        msg(1, "Re: a", day=1),
+        msg(2, "Re: a", refs(9), day=2),
+        msg(3, "Fwd: a", refs(9), day=3),
+        msg(4, "a", day=4),
+    ]
+    assert threads(messages) == b"((1)(2)(3)(4))"
