@@ -90,9 +90,9 @@ def list_entries(
     selection = args.selection
     returns = args.returns
     want_subscribed = "SUBSCRIBED" in selection or "SUBSCRIBED" in returns
-    # Children are shown whenever cheap and unambiguous; a subscription listing shows them
-    # only when asked, since they describe folders, not subscriptions (RFC 5258 example 3).
-    want_children = "CHILDREN" in returns or "SUBSCRIBED" not in selection
+    # Basic LIST shows children unasked (RFC 5258 4 allows it; clients of CHILDREN expect
+    # it); the extended forms show them when RETURN (CHILDREN) asks, as Dovecot does.
+    want_children = "CHILDREN" in returns or not args.extended
 
     selected = set(subscribed) if "SUBSCRIBED" in selection else set(by_name)
     if "SPECIAL-USE" in selection:

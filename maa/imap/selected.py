@@ -103,8 +103,9 @@ class SelectedView:
         return response.flag_list(list(SYSTEM_FLAGS_LINE) + sorted(self.keywords))
 
     def flags_fetch(self, seq: int, uid: int, *, with_uid: bool, flags: bool = True) -> bytes:
-        """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` telling a flag change."""
-        parts = [b"UID %d" % uid] if with_uid else []
+        """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` telling a flag change. With QRESYNC
+        every FETCH names its UID (as Dovecot does), so VANISHED-era clients can key on it."""
+        parts = [b"UID %d" % uid] if with_uid or self.qresync else []
         if flags:
             parts.append(b"FLAGS " + response.flag_list(self.flags_of(uid)))
         if self.condstore:
@@ -176,8 +177,7 @@ class SelectedView:
             ):
                 self.infos[uid] = info
                 self.keywords.update(f for f in info.flags if not f.startswith("\\"))
-                # RFC 7162 3.2.4: with QRESYNC an unsolicited FETCH always carries the UID.
-                lines.append(self.flags_fetch(seq, uid, with_uid=with_uid or self.qresync))
+                lines.append(self.flags_fetch(seq, uid, with_uid=with_uid))
             else:
                 self.infos[uid] = info
         new = [i for i in infos if i.uid > last]
