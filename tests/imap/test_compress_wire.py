@@ -175,3 +175,22 @@ def test_unknown_mechanism_and_before_login(imap_port: int) -> None:
         assert client.command(b"n", b"NOOP")[-1].startswith(b"n OK")  # still plaintext
 
     yield threads.deferToThread(run)
+
+
+@pytest_twisted.inlineCallbacks
+def test_decompression_bomb_is_refused_as_a_long_line(imap_port: int) -> None:
+    """Regression: 64 MiB deflated into ~64 KiB is inflated a bounded step at a time and
+    refused as an over-long line; the session goes on."""
+
+    def run() -> None:
+        client = DeflateClient(socket.create_connection(("127.0.0.1", imap_port), timeout=30))
+        client.command(b"l", f"LOGIN {ALICE} {PASSWORD}".encode())
+        client.compress()
+        assert client.out is not None
+        bomb = client.out.compress(b"x NOOP " + b"A" * (64 << 20))
+        client.sock.sendall(bomb)
+        line = client.command(b"n", b"\r\nn NOOP")
+        assert line[0].startswith(b"x BAD") and b"too long" in line[0], line
+        assert line[-1].startswith(b"n OK")
+
+    yield threads.deferToThread(run)

@@ -1,4 +1,4 @@
-"""A QRESYNC round (RFC 7162 3.2.5) on the Maildir driver, across a server restart.
+"""A QRESYNC round (RFC 7162 3.2.5) on the Maildir and mbox drivers, across a restart.
 
 A client notes UIDVALIDITY, HIGHESTMODSEQ and its UIDs, and goes away. Meanwhile another
 session changes flags, appends and expunges, and LMTP delivers while that session is open.
@@ -12,15 +12,29 @@ from __future__ import annotations
 import imaplib
 import re
 import smtplib
+from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_twisted
 from clients import ALICE, MESSAGE
 from imapclient import IMAPClient
-from support import PASSWORD, listen
+from support import PASSWORD, listen, write_config
 from twisted.internet import threads
 
+from maa.config import load_config
 from maa.context import ServerContext
+
+
+@pytest.fixture(params=["maildir", "mbox"])
+def store_ctx(request: pytest.FixtureRequest, tmp_path: Path) -> ServerContext:
+    from twisted.internet import reactor
+
+    from maa.service import build_context
+
+    location = f"{request.param}:{tmp_path}/mail/%d/%n"
+    config = load_config(write_config(tmp_path / "etc", mail={"location": location}))
+    return build_context(config, reactor)
 
 
 def uid_set(text: str) -> set[int]:
@@ -40,13 +54,14 @@ def flags_of(items: bytes) -> tuple[int, frozenset[str]]:
 
 
 @pytest_twisted.inlineCallbacks
-def test_qresync_round_gets_exactly_the_changes(ctx: ServerContext) -> None:
+def test_qresync_round_gets_exactly_the_changes(store_ctx: ServerContext) -> None:
     from twisted.internet import reactor
 
     from maa.imap.server import build_factory
     from maa.lmtp.server import build_factory as lmtp_factory
     from maa.service import build_context
 
+    ctx = store_ctx
     port = listen(build_factory(ctx, implicit_tls=False))
     lmtp_port = listen(lmtp_factory(ctx, implicit_tls=False))
 
