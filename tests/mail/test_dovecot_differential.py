@@ -71,7 +71,7 @@ def test_generated_threads_match_dovecot() -> None:
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    messages = generate_thread_messages(SEED, 150)
+    messages = generate_thread_messages(SEED, 100)
     ours: list[ThreadMessage] = []
     for number, raw in enumerate(messages, start=1):
         headers = header_block(raw)
