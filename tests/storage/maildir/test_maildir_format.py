@@ -231,3 +231,34 @@ def test_cached_listing_follows_own_and_other_connections(root: Path, mstore: Ma
     assert [m.uid for m in mine.messages()] == [first, third]
     assert [m.uid for m in other.messages()] == [first, third]
     assert other.message(first).flags == {FLAGGED}
+
+
+def test_watchers_are_process_wide_per_folder(root: Path, mstore: MaildirStore) -> None:
+    calls: list[int] = []
+    mstore.folder("Sent").watch(lambda: calls.append(1))
+    MaildirStore(root).folder("Sent").append(MSG)  # another store object, same folder
+    assert calls == [1]
+
+
+def test_copy_to_another_driver_streams(root: Path, mstore: MaildirStore) -> None:
+    from maa.storage import open_store
+
+    other = open_store(f"memory:{root}-copy-target").folder(INBOX)
+    uid = mstore.folder(INBOX).append(MSG, [FLAGGED, "Work"], internal_date=1_400_000_000)
+    [(source, target)] = mstore.folder(INBOX).copy([uid], other)
+    assert source == uid
+    copied = other.message(target)
+    assert copied.flags == {FLAGGED, "Work"} and copied.internal_date == 1_400_000_000
+    assert other.read(target) == MSG
+
+
+def test_copy_within_maildir_hard_links(root: Path, mstore: MaildirStore) -> None:
+    uid = mstore.folder(INBOX).append(MSG, [SEEN])
+    [(_, target)] = mstore.folder(INBOX).copy([uid], mstore.folder("Trash"))
+    [source_name] = files(root / "cur")
+    [target_name] = files(root / ".Trash" / "cur")
+    assert (
+        os.stat(root / "cur" / source_name).st_ino
+        == os.stat(root / ".Trash" / "cur" / target_name).st_ino
+    )
+    assert mstore.folder("Trash").read(target) == MSG
