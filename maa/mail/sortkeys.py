@@ -109,24 +109,28 @@ def _first_address(raw_headers: bytes, field: str) -> Address | None:
     if value is None:
         return None
     for address in parse_address_list(value):
-        if address.mailbox is not None and address.host is not None:
+        if address.mailbox is not None:  # an address, or the start of a group
             return address
     return None
 
 
 def sort_address(raw_headers: bytes, field: AddressField) -> str:
-    """SORT FROM/TO/CC key: the addr-mailbox (local part) of the field's first address
-    (RFC 5256 section 3), or ``""`` when there is none."""
+    """SORT FROM/TO/CC key: the addr-mailbox of the field's first ENVELOPE address (RFC 5256
+    section 3) — the local part, or the group name when the field starts with a group, as
+    in Dovecot — or ``""`` when there is none."""
     address = _first_address(raw_headers, field)
     return "" if address is None or address.mailbox is None else raw_text(address.mailbox)
 
 
 def display_name(raw_headers: bytes, field: AddressField = "from") -> str:
     """SORT DISPLAYFROM/DISPLAYTO key (RFC 5957): the decoded display name of the first
-    address, else its ``mailbox@host``, else ``""``."""
+    address, else its ``mailbox@host``; a group's name when the field starts with a group;
+    else ``""``."""
     address = _first_address(raw_headers, field)
     if address is None:
         return ""
+    if address.is_group_start and address.mailbox is not None:
+        return decode_header_value(address.mailbox)
     if address.name:
         name = decode_header_value(address.name).strip()
         if name:

@@ -59,8 +59,8 @@ def test_references_prefer_references_then_first_in_reply_to() -> None:
 def test_sort_address_is_the_first_mailbox_local_part() -> None:
     assert sort_address(MIXED, "from") == "john"
     assert sort_address(MIXED, "to") == "alice"
-    assert sort_address(MIXED, "cc") == "carol"  # inside a group
-    assert sort_address(GROUPS, "to") == ""  # an empty group only
+    assert sort_address(MIXED, "cc") == "team"  # a group comes first as its name (Dovecot)
+    assert sort_address(GROUPS, "to") == "undisclosed-recipients"
     assert sort_address(SIMPLE, "cc") == ""
 
 
@@ -71,3 +71,4 @@ def test_display_name_prefers_the_decoded_name_then_the_address() -> None:
     assert display_name(raw) == "Jörg"
     assert display_name(raw, "to") == "t@example.test"
     assert display_name(raw, "cc") == ""
+    assert display_name(MIXED, "cc") == "team"
