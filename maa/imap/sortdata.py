@@ -14,18 +14,18 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from maa import mail
 from maa.mail.addresses import parse_address_list
-from maa.mail.headers import first_raw_value
-from maa.mail.rfc2047 import raw_text
+from maa.mail.headers import field_value, iter_fields
+from maa.mail.rfc2047 import decode_header_value, raw_text
 from maa.storage.interface import Folder
 
 CACHE_FIELD = "sortkeys"
 # Bump when the record's shape or the key rules change: old records are then recomputed.
 _VERSION = 2
 SORT_FIELDS = ("CC", "DATE", "FROM", "IN-REPLY-TO", "MESSAGE-ID", "REFERENCES", "SUBJECT", "TO")
+_WANTED = frozenset(name.lower().encode() for name in SORT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,25 +56,36 @@ def casemap(text: str) -> bytes:
     return unicodedata.normalize("NFKD", titled).encode("utf-8", "surrogateescape")
 
 
-def _address_keys(header: bytes, field: Literal["from", "to", "cc"]) -> tuple[str, str]:
-    """(SORT FROM/TO/CC text, DISPLAYFROM/DISPLAYTO text) of the field's first address. A
-    group comes first as its name (the addr-mailbox of its ENVELOPE start marker)."""
-    value = first_raw_value(header, field)
+def _address_keys(value: bytes | None) -> tuple[str, str]:
+    """(SORT FROM/TO/CC text, DISPLAYFROM/DISPLAYTO text) of a field's first address, from
+    one parse: the addr-mailbox (RFC 5256), and the decoded display name, else the
+    ``mailbox@host`` (RFC 5957). A group comes first as its name (the addr-mailbox of its
+    ENVELOPE start marker), as Dovecot sorts it."""
     addresses = parse_address_list(value) if value is not None else []
     if addresses and addresses[0].is_group_start and addresses[0].mailbox is not None:
         name = raw_text(addresses[0].mailbox)
         return name, name
-    return mail.sort_address(header, field), mail.display_name(header, field)
+    for address in addresses:
+        if address.mailbox is None or address.host is None:
+            continue
+        display = decode_header_value(address.name).strip() if address.name else ""
+        return raw_text(address.mailbox), display or raw_text(address.addr_spec)
+    return "", ""
 
 
 def compute(header: bytes) -> SortData:
-    """The keys of a message from its header block (or just its SORT_FIELDS)."""
-    subjects = mail.decoded_header(header, "Subject")
-    subject = subjects[0] if subjects else ""
-    sent = mail.header_date(header)
-    from_, display_from = _address_keys(header, "from")
-    to, display_to = _address_keys(header, "to")
-    cc, _ = _address_keys(header, "cc")
+    """The keys of a message from its header block (the first of each SORT_FIELDS counts)."""
+    first: dict[bytes, bytes] = {}
+    for name, field in iter_fields(header):
+        if name in _WANTED and name not in first:
+            first[name] = field
+    block = b"".join(first.values())  # one field per name: every lookup below is short
+    subject_value = first.get(b"subject")
+    subject = decode_header_value(field_value(subject_value)) if subject_value else ""
+    sent = mail.header_date(block)
+    from_, display_from = _address_keys(_value(first, b"from"))
+    to, display_to = _address_keys(_value(first, b"to"))
+    cc, _ = _address_keys(_value(first, b"cc"))
     return SortData(
         subject=subject,
         base_subject=casemap(mail.base_subject(subject)),
@@ -84,9 +95,14 @@ def compute(header: bytes) -> SortData:
         display_from=casemap(display_from),
         display_to=casemap(display_to),
         sent=sent.timestamp() if sent is not None else None,
-        message_id=mail.message_id(header),
-        references=tuple(mail.references(header)),
+        message_id=mail.message_id(block),
+        references=tuple(mail.references(block)),
     )
+
+
+def _value(first: dict[bytes, bytes], name: bytes) -> bytes | None:
+    field = first.get(name)
+    return None if field is None else field_value(field)
 
 
 def _encode(data: SortData) -> bytes:
@@ -150,7 +166,7 @@ def sort_data(
     cached = folder.get_cached(uid, CACHE_FIELD)
     data = _decode(cached) if cached is not None else None
     if data is None:
-        data = compute(mail.header_fields(header(), SORT_FIELDS))
+        data = compute(header())
         folder.set_cached(uid, CACHE_FIELD, _encode(data))
     if memo is not None:
         memo[uid] = data
