@@ -343,3 +343,16 @@ def test_files_made_for_a_mailbox_belong_to_its_owner(tmp_path: Path) -> None:
     assert {(p.name, p.stat().st_uid, p.stat().st_gid) for p in made} == {
         (p.name, 65534, 65534) for p in made
     }
+
+
+def test_from_line_names_the_envelope_sender(tmp_path: Path) -> None:
+    inbox = MboxStore(tmp_path / "mail").folder("INBOX")
+    inbox.append(b"Return-Path: <alice@example.test>\r\nSubject: a\r\n\r\nx\r\n")
+    inbox.append(b"Return-Path: <>\r\nSubject: bounce\r\n\r\nx\r\n")
+    inbox.append(b"Subject: appended\r\n\r\nReturn-Path: <not@header.test>\r\n")
+    lines = [
+        line.split(b" ")[1]
+        for line in (tmp_path / "mail" / "inbox").read_bytes().split(b"\n")
+        if line.startswith(b"From ")
+    ]
+    assert lines == [b"alice@example.test", b"MAILER-DAEMON", b"MAILER-DAEMON"]

@@ -34,7 +34,7 @@ def test_lmtp_imap_pop3_over_mbox(tmp_path: Path) -> None:
 
         mbox = server.data_dir / "mail" / "example.test" / "alice" / "inbox"
         disk = mbox.read_bytes()
-        assert disk.startswith(b"From ")
+        assert disk.startswith(b"From carol@example.test ")  # the envelope sender
         assert b"\n>From the start of a line.\n>>From a quoted one.\n" in disk
         assert b"\r" not in disk
 

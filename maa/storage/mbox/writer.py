@@ -9,9 +9,11 @@ crash at any moment leaves either the old file or the new one.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,10 +34,11 @@ COPY_CHUNK = 1024 * 1024
 # Bytes copied between touches of the dotlock during a rewrite, so that a long expunge of a
 # big file is never taken for a crashed one (stale locks are judged by mtime).
 TOUCH_EVERY = 16 * 1024 * 1024
-# Dovecot writes MAILER-DAEMON when the envelope sender is unknown, as here: IMAP APPEND and
-# copies have none, and LMTP's is in the Return-Path header the delivery code adds.
+# Dovecot writes MAILER-DAEMON when the envelope sender is unknown (IMAP APPEND and copies of
+# messages without a Return-Path header).
 DEFAULT_SENDER = "MAILER-DAEMON"
 TEMP_MARK = ".maa-expunge."
+_RETURN_PATH = re.compile(rb"^Return-Path:[ \t]*<([^>\n]{0,255})>", re.MULTILINE | re.IGNORECASE)
 # Beside a folder file while an append is under way: the offset the append started at. Only a
 # writer holding the folder's locks makes it and removes it, so one found by anyone who holds
 # a lock was left by an append that crashed, and the bytes from that offset are its debris.
@@ -95,14 +98,16 @@ def append_messages(
         for source, when in sources:
             digest = hashlib.blake2b(digest_size=16)
             from_offset = out.position
-            line = from_line(DEFAULT_SENDER, when)
+            result = EncodeResult()
+            pieces = encode_message(source, result)
+            header = _take_header(pieces)
+            line = from_line(envelope_sender(b"".join(header)), when)
             digest.update(line)
             out.write(line)
             body_offset = out.position
-            result = EncodeResult()
             first_pieces: list[bytes] = []  # the head, for loose_fingerprint
             kept = 0
-            for piece in encode_message(source, result):
+            for piece in itertools.chain(header, pieces):
                 digest.update(piece)
                 out.write(piece)
                 if kept < HEADER_SCAN_LIMIT:
@@ -122,6 +127,28 @@ def append_messages(
         os.ftruncate(fd, end)
         raise
     return written
+
+
+def _take_header(pieces: Iterator[bytes]) -> list[bytes]:
+    """The first pieces of a message, up to the end of its header (or HEADER_SCAN_LIMIT)."""
+    taken: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        taken.append(piece)
+        size += len(piece)
+        if size >= HEADER_SCAN_LIMIT or b"\n\n" in b"".join(taken[-2:]) or taken[0][:1] == b"\n":
+            break
+    return taken
+
+
+def envelope_sender(header: bytes) -> str:
+    """The sender for the From_ line: the Return-Path delivery added (as Postfix's local(8)
+    and Dovecot's LDA write it), else MAILER-DAEMON."""
+    blank = header.find(b"\n\n")
+    found = _RETURN_PATH.search(header, 0, len(header) if blank < 0 else blank + 1)
+    if found is None or not found.group(1).strip():
+        return DEFAULT_SENDER
+    return found.group(1).decode("utf-8", "replace")
 
 
 def intent_path(path: Path) -> Path:
