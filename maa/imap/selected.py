@@ -83,6 +83,12 @@ class SelectedView:
         if uid:
             # "*" is the largest UID in use, so "n:*" names the last message even when n is
             # above it (RFC 3501 6.4.8): resolve() turns "n:last" around.
+            spans = list(sequence.resolve(self.uids[-1]))
+            if len(spans) == 1:  # "1:*" and kin: positions give the sequence numbers
+                low, high = spans[0]
+                start = bisect.bisect_left(self.uids, low)
+                end = bisect.bisect_right(self.uids, high)
+                return list(zip(range(start + 1, end + 1), self.uids[start:end], strict=True))
             chosen = sequence.select(self.uids)
             return [(self.seq_of(u), u) for u in chosen]
         numbers = sequence.select(list(range(1, len(self.uids) + 1)))
