@@ -18,8 +18,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_twisted
+from support import listen
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "imap"))
@@ -174,6 +177,26 @@ def dovecot() -> Iterator[dict[str, str]]:
 def test_dovecot_still_gives_the_recorded_answers(dovecot: dict[str, str]) -> None:
     """The fixture maa is compared with is what this Dovecot answers."""
     assert dovecot == json.loads(FIXTURE.read_text())
+
+
+@pytest.mark.integration
+@pytest_twisted.inlineCallbacks
+def test_maa_on_maildir_answers_as_dovecot(dovecot: dict[str, str], ctx: Any) -> None:
+    """The same corpus through maa's Maildir driver, compared with Dovecot live."""
+    from twisted.internet import threads
+
+    from maa.imap.server import build_factory
+
+    port = listen(build_factory(ctx, implicit_tls=False))
+
+    def run() -> dict[str, str]:
+        client = LineClient(port)
+        client.command(b"LOGIN alice@example.test secret")
+        load_corpus(client)
+        return answers(client)
+
+    got = yield threads.deferToThread(run)
+    assert got == dovecot
 
 
 if __name__ == "__main__":
