@@ -117,8 +117,6 @@ def fetch(session: Session, cmd: c.Fetch) -> Reply:
     if isinstance(targets, Reply):
         return targets
     items = cmd.items
-    if view.qresync and "UID" not in items:
-        items = ("UID", *items)
     if view.condstore and "FLAGS" in items and "MODSEQ" not in items:
         items = (*items, "MODSEQ")
     if mods.changed_since is not None:

@@ -110,7 +110,7 @@ class SelectedView:
 
     def flags_fetch(self, seq: int, uid: int, *, with_uid: bool, flags: bool = True) -> bytes:
         """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` telling a flag change. With QRESYNC
-        every FETCH names its UID (as Dovecot does), so VANISHED-era clients can key on it."""
+        these always name the UID (as Dovecot's do), since the client keys on UIDs then."""
         parts = [b"UID %d" % uid] if with_uid or self.qresync else []
         if flags:
             parts.append(b"FLAGS " + response.flag_list(self.flags_of(uid)))
