@@ -98,11 +98,15 @@ def list_entries(
     if "SPECIAL-USE" in selection:
         selected = {n for n in selected if n in by_name and by_name[n].special_use}
 
-    # RECURSIVEMATCH: parents of selected names get CHILDINFO (only SUBSCRIBED defines it).
+    # RECURSIVEMATCH (only SUBSCRIBED defines CHILDINFO): a listed name with a selected
+    # descendant says so; a name outside the selection is listed for it only when that
+    # descendant is not listed itself (with "%", not with "*"), as Dovecot answers.
     childinfo: set[str] = set()
     if "RECURSIVEMATCH" in selection and "SUBSCRIBED" in selection:
         for name in selected:
-            childinfo.update(a for a in _ancestors(name) if matches(a))
+            for parent in _ancestors(name):
+                if matches(parent) and (parent in selected or not matches(name)):
+                    childinfo.add(parent)
 
     names = {n for n in selected if matches(n)} | childinfo
     parents = {a for n in by_name for a in _ancestors(n)}

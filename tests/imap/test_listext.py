@@ -76,6 +76,17 @@ def test_example_6_recursivematch_with_children() -> None:
     ]
 
 
+def test_recursivematch_with_star_lists_no_extra_parents() -> None:
+    """With "*" every subscribed name is listed itself: unsubscribed parents are not added,
+    subscribed ones still tell of subscribed children (what Dovecot answers)."""
+    assert listing(b' (SUBSCRIBED RECURSIVEMATCH) "" "*"') == [
+        ("Fruit.Banana", "\\Subscribed", False),
+        ("Fruit.Peach", "\\NonExistent \\Subscribed", False),
+        ("Vegetable", "\\Subscribed", True),
+        ("Vegetable.Broccoli", "\\Subscribed", False),
+    ]
+
+
 def test_subscribed_without_recursivematch_leaves_parents_out() -> None:
     assert listing(b' (SUBSCRIBED) "" %') == [("Vegetable", "\\Subscribed", False)]
 
