@@ -194,3 +194,29 @@ def test_decompression_bomb_is_refused_as_a_long_line(imap_port: int) -> None:
         assert line[-1].startswith(b"n OK")
 
     yield threads.deferToThread(run)
+
+
+@pytest_twisted.inlineCallbacks
+def test_idle_updates_arrive_through_the_compressed_stream(imap_port: int) -> None:
+    """Each batch is flushed: an EXISTS told during IDLE is readable at once."""
+
+    def run() -> None:
+        client = DeflateClient(socket.create_connection(("127.0.0.1", imap_port), timeout=10))
+        client.command(b"l", f"LOGIN {ALICE} {PASSWORD}".encode())
+        client.compress()
+        client.command(b"s", b"SELECT INBOX")
+        client.send(b"i IDLE\r\n")
+        assert client.line().startswith(b"+")
+        other = DeflateClient(socket.create_connection(("127.0.0.1", imap_port), timeout=10))
+        other.command(b"l", f"LOGIN {ALICE} {PASSWORD}".encode())
+        message = b"Subject: hi\r\n\r\nhello\r\n"
+        other.send(b"a APPEND INBOX {%d+}\r\n" % len(message) + message + b"\r\n")
+        assert other.line().startswith(b"a OK")
+        assert client.line() == b"* 1 EXISTS"
+        client.send(b"DONE\r\n")
+        lines = [client.line()]
+        while not lines[-1].startswith(b"i "):
+            lines.append(client.line())
+        assert lines[-1].startswith(b"i OK")
+
+    yield threads.deferToThread(run)
