@@ -16,9 +16,9 @@ from maa import tls
 from maa.auth import sasl
 from maa.auth.model import IMailUser
 from maa.context import ServerContext
-from maa.imap import append, general, mailboxes, messages
 from maa.imap.compression import DeflatingTransport
 from maa.imap.errors import storage_reply
+from maa.imap.handlers import HANDLERS
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.imap.streaming import LiteralProducer, StreamedLiteral
 from maa.log import new_session_id, service_log
@@ -27,7 +27,6 @@ from maa.proto.imap import limits
 from maa.proto.imap.compress import CompressionError, Deflate
 from maa.proto.imap.cursor import ParseError
 from maa.proto.imap.framing import Framer, Line, NeedContinuation, RawCommand, Rejected
-from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import State, Transition
 from maa.proto.imap.table import COMMANDS, CommandError, ParsedCommand, parse_command
 from maa.storage.interface import StorageError
@@ -40,40 +39,6 @@ IDLE_POLL_INTERVAL = 1.0
 # Consecutive unparsable commands before the connection is closed (Dovecot closes after 20):
 # a client this confused is not going to recover, and it may be probing.
 MAX_BAD_COMMANDS = 20
-
-SessionHandler = Callable[[Session, Any], Reply | defer.Deferred[Reply]]
-
-# Executors that need nothing from the connection but its session.
-HANDLERS: dict[type, SessionHandler] = {
-    c.Capability: general.capability,
-    c.Noop: general.noop,
-    c.Id: general.id_,
-    c.Enable: general.enable,
-    c.Append: append.append,
-    c.List: mailboxes.list_folders,
-    c.Lsub: mailboxes.list_folders,
-    c.Create: mailboxes.create,
-    c.Delete: mailboxes.delete,
-    c.Rename: mailboxes.rename,
-    c.Subscribe: mailboxes.subscribe,
-    c.Unsubscribe: mailboxes.unsubscribe,
-    c.Status: mailboxes.status,
-    c.Namespace: mailboxes.namespace,
-    c.Select: messages.select,
-    c.Examine: messages.select,
-    c.Close: messages.close,
-    c.Unselect: messages.unselect,
-    c.Check: messages.check,
-    c.Expunge: messages.expunge,
-    c.UidExpunge: messages.expunge,
-    c.Search: messages.search,
-    c.Fetch: messages.fetch,
-    c.Store: messages.store,
-    c.Copy: messages.copy,
-    c.Move: messages.copy,
-    Sort: messages.sort,
-    Thread: messages.thread,
-}
 
 
 class IMAPServerProtocol(protocol.Protocol):
