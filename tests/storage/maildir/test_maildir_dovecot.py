@@ -184,3 +184,72 @@ def test_internal_date_matches_dovecot_received_date(doveadm: Doveadm, mail_home
         received[int(uid)] = time.mktime(time.strptime(date, "%Y-%m-%d %H:%M:%S"))
     assert received[2] == when
     assert store.folder(INBOX).message(1).internal_date == received[1]
+
+
+def fetch_fields(doveadm: Doveadm, fields: str, mailbox: str = INBOX) -> dict[int, list[str]]:
+    out = doveadm("-f", "tab", "fetch", "-u", "user", f"uid {fields}", "mailbox", mailbox, "all")
+    rows = {}
+    for line in out.splitlines()[1:]:
+        uid, *values = line.split("\t")
+        rows[int(uid)] = values
+    return rows
+
+
+def test_maildir_made_by_maa_is_read_by_dovecot_unchanged(
+    doveadm: Doveadm, mail_home: Path
+) -> None:
+    # maa makes the Maildir from nothing (a first delivery); Dovecot has never seen it.
+    root = mail_home / "Maildir"
+    store = MaildirStore(root, owner=owner_of(mail_home))
+    store.ensure_defaults()
+    inbox = store.folder(INBOX)
+    messages = {
+        inbox.append(b"Subject: one\r\n\r\nfirst\r\n", [SEEN, "Work"]): b"first",
+        inbox.append(b"Subject: two\r\n\r\n8bit \xc3\xa4\r\nline\r\n", [FLAGGED]): b"two",
+        inbox.append(b"Subject: three\r\n\r\nthird\r\n", ["$Label2", "Work", ANSWERED]): b"3",
+    }
+    inbox.store_flags([2], ["Later"], "add")
+    assert sorted(messages) == [1, 2, 3]
+    status = inbox.status()
+    mine = {m.uid: m for m in inbox.messages()}
+    sent = store.folder("Sent")
+    sent.append(b"Subject: s\r\n\r\ns\r\n", [SEEN])
+
+    # Dovecot keeps maa's UIDVALIDITY, UIDs, flags, keywords and sizes.
+    assert mailbox_status(doveadm, INBOX) == {
+        "uidvalidity": status.uidvalidity,
+        "uidnext": status.uidnext,
+    }
+    assert fetch_flags(doveadm) == {
+        1: {"\\Seen", "Work"},
+        2: {"\\Flagged", "Later"},
+        3: {"\\Answered", "$Label2", "Work"},
+    }
+    sizes = fetch_fields(doveadm, "size.virtual size.physical")
+    for uid, info in mine.items():
+        assert int(sizes[uid][0]) == info.size  # RFC822.SIZE agrees with Dovecot's
+        assert int(sizes[uid][1]) == info.size - inbox.read(uid).count(b"\r\n")
+    body = doveadm("fetch", "-u", "user", "body", "mailbox", INBOX, "uid", "2")
+    assert "8bit ä" in body
+    listed = doveadm("mailbox", "list", "-u", "user").split()
+    assert {"INBOX", "Sent", "Drafts", "Trash", "Junk"} <= set(listed)
+    assert {"Sent", "Drafts", "Trash", "Junk"} <= set(
+        doveadm("mailbox", "list", "-u", "user", "-s").split()
+    )
+    assert fetch_flags(doveadm, "Sent") == {1: {"\\Seen"}}
+
+    # Dovecot changes it; maa sees every change under the same UIDs.
+    doveadm("flags", "add", "-u", "user", "Dove \\Deleted", "mailbox", INBOX, "uid", "1")
+    doveadm("flags", "remove", "-u", "user", "Work", "mailbox", INBOX, "uid", "3")
+    doveadm("expunge", "-u", "user", "mailbox", INBOX, "uid", "2")
+    doveadm("save", "-u", "user", stdin=b"Subject: four\n\nfrom dovecot\n")
+    inbox.refresh()
+    assert {m.uid: m.flags for m in inbox.messages()} == {
+        1: {SEEN, DELETED, "Work", "Dove"},
+        3: {ANSWERED, "$Label2"},
+        4: frozenset(),
+    }
+    assert inbox.read(4) == b"Subject: four\r\n\r\nfrom dovecot\r\n"
+    assert inbox.status().uidvalidity == status.uidvalidity
+    assert inbox.append(b"Subject: five\r\n\r\nfive\r\n", ["Dove"]) == 5
+    assert fetch_flags(doveadm)[5] == {"Dove"}
