@@ -105,6 +105,13 @@ class POP3Section:
 @dataclass(frozen=True)
 class LMTPSection:
     listen: list[str] = _endpoints("tcp:10024:interface=127.0.0.1", "unix:lmtp.sock")
+    # Longest command line (bytes, CRLF excluded) before "500 5.5.2 Line too long": RFC 5321
+    # asks for 512, extensions (DSN ORCPT, SMTPUTF8 addresses) need more. DATA lines have no
+    # limit: content streams to disk without being held as lines.
+    max_line_length: int = 4096
+    # Recipients per transaction (RFC 5321 asks for at least 100; Postfix's lmtp client sends
+    # up to lmtp_destination_recipient_limit = 50).
+    max_recipients: int = 1000
 
 
 @dataclass(frozen=True)

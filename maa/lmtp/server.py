@@ -67,7 +67,13 @@ class LmtpProtocol(Protocol, TimeoutMixin):
         self.ctx = ctx
         config = ctx.config
         self.engine = SmtpEngine(
-            Settings(Dialect.LMTP, config.server.hostname, config.mail.max_message_size)
+            Settings(
+                Dialect.LMTP,
+                config.server.hostname,
+                config.mail.max_message_size,
+                max_recipients=config.lmtp.max_recipients,
+                max_command_line=config.lmtp.max_line_length,
+            )
         )
         self.session = new_session_id()
         self.spool_dir = Path(config.server.data_dir) / "tmp"
@@ -179,6 +185,8 @@ class LmtpProtocol(Protocol, TimeoutMixin):
         spool.finish()
         self.setTimeout(None)  # the client is waiting for us now, not the other way round
         remaining = [len(end.recipients)]
+        import time as _t, sys as _s
+        t0=_t.perf_counter()
 
         def done(result: DeliveryResult | Failure, index: int, rcpt: str) -> None:
             if isinstance(result, Failure):
@@ -189,6 +197,7 @@ class LmtpProtocol(Protocol, TimeoutMixin):
             else:
                 reply = Reply(result.code, result.status, f"<{rcpt}> {result.reason}")
             remaining[0] -= 1
+            print("ROUND", (_t.perf_counter()-t0)*1e3, file=_s.stderr, flush=True)
             if remaining[0] == 0:
                 spool.discard()
                 if not self._gone:
@@ -233,8 +242,10 @@ def _deliver_one(
     extra: bytes,
     session: str,
 ) -> DeliveryResult:
+    import time as _t, sys as _s
+    t0=_t.perf_counter()
     with spool.open() as source:
-        return deliver(
+        r= deliver(
             ctx,
             user,
             source,
@@ -244,6 +255,8 @@ def _deliver_one(
             extra_headers=extra,
             session=session,
         )
+    print("DELIVER", (_t.perf_counter()-t0)*1e3, file=_s.stderr, flush=True)
+    return r
 
 
 class LmtpFactory(ServerFactory):

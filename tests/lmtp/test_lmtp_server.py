@@ -193,3 +193,34 @@ def test_smuggled_transaction_stays_inside_one_message(ctx: ServerContext, port:
     (stored,) = inbox_messages(ctx, user(ctx, "alice@example.test"))
     assert b"Subject: fake" in stored
     assert inbox_messages(ctx, user(ctx, "bob@example.test")) == []
+
+
+@pytest_twisted.inlineCallbacks
+def test_line_and_recipient_limits_come_from_the_config(tmp_path: Path) -> Any:
+    from twisted.internet import reactor, threads
+
+    from maa.config import load_config
+    from maa.lmtp.server import build_factory
+    from maa.service import build_context
+
+    limits = {"max_line_length": 80, "max_recipients": 2}
+    config = load_config(support.write_config(tmp_path / "etc", lmtp=limits))
+    limited = support.listen(build_factory(build_context(config, reactor), implicit_tls=False))
+    long_rcpt = b"RCPT TO:<" + b"a" * 80 + b"@example.test>\r\n"
+    wire = yield threads.deferToThread(
+        raw_session,
+        limited,
+        [
+            b"LHLO c\r\nMAIL FROM:<s@example.test>\r\n" + long_rcpt,
+            b"RCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\n"
+            b"RCPT TO:<carol>\r\nQUIT\r\n",
+        ],
+    )
+    replies = [line for line in wire.split(b"\r\n") if line[3:4] == b" "]
+    assert replies[3:] == [
+        b"500 5.5.2 Line too long",
+        b"250 2.1.5 OK",
+        b"250 2.1.5 OK",
+        b"452 4.5.3 Error: too many recipients",
+        b"221 2.0.0 mail.example.test Bye",
+    ]

@@ -67,6 +67,7 @@ class Settings:
     hostname: str
     max_message_size: int
     max_recipients: int = MAX_RECIPIENTS
+    max_command_line: int = MAX_COMMAND_LINE
     # SMTP only. ``starttls``: a TLS context exists, so STARTTLS can be offered while TLS is
     # not active yet. ``auth``: AUTH is offered at all; ``plaintext_auth``: even without TLS
     # (peer on loopback, or ``[auth] disable_plaintext_auth = false``).
@@ -241,7 +242,7 @@ class SmtpEngine:
             return self._read_data()
         nl = self._in.find(b"\n")
         if nl < 0:
-            if len(self._in) > MAX_COMMAND_LINE:
+            if len(self._in) > self.settings.max_command_line:
                 self._in.clear()
                 if not self._discarding_line:
                     self._discarding_line = True
@@ -253,7 +254,7 @@ class SmtpEngine:
         if self._discarding_line:
             self._discarding_line = False
             return True
-        if len(raw) > MAX_COMMAND_LINE:
+        if len(raw) > self.settings.max_command_line:
             self._error(r.S500_LINE_TOO_LONG)
             return True
         if raw.endswith(b"\r"):
