@@ -185,8 +185,6 @@ class LmtpProtocol(Protocol, TimeoutMixin):
         spool.finish()
         self.setTimeout(None)  # the client is waiting for us now, not the other way round
         remaining = [len(end.recipients)]
-        import time as _t, sys as _s
-        t0=_t.perf_counter()
 
         def done(result: DeliveryResult | Failure, index: int, rcpt: str) -> None:
             if isinstance(result, Failure):
@@ -197,7 +195,6 @@ class LmtpProtocol(Protocol, TimeoutMixin):
             else:
                 reply = Reply(result.code, result.status, f"<{rcpt}> {result.reason}")
             remaining[0] -= 1
-            print("ROUND", (_t.perf_counter()-t0)*1e3, file=_s.stderr, flush=True)
             if remaining[0] == 0:
                 spool.discard()
                 if not self._gone:
@@ -242,10 +239,8 @@ def _deliver_one(
     extra: bytes,
     session: str,
 ) -> DeliveryResult:
-    import time as _t, sys as _s
-    t0=_t.perf_counter()
     with spool.open() as source:
-        r= deliver(
+        return deliver(
             ctx,
             user,
             source,
@@ -255,8 +250,6 @@ def _deliver_one(
             extra_headers=extra,
             session=session,
         )
-    print("DELIVER", (_t.perf_counter()-t0)*1e3, file=_s.stderr, flush=True)
-    return r
 
 
 class LmtpFactory(ServerFactory):
