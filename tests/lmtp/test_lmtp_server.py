@@ -133,7 +133,7 @@ def test_bdat_chunks_over_the_wire(ctx: ServerContext, port: int) -> Any:
         raw_session,
         port,
         [
-            b"LHLO c\r\nMAIL FROM:<s@example.test> BODY=BINARYMIME\r\n",
+            b"LHLO c\r\nMAIL FROM:<s@example.test> BODY=8BITMIME\r\n",
             b"RCPT TO:<alice@example.test>\r\nRCPT TO:<bob@example.test>\r\n",
             b"BDAT 18\r\nSubject: b\r\n\r\nab\r\n",
             b"BDAT 4 LAST\r\nc\x00d\nQUIT\r\n",

@@ -374,10 +374,10 @@ class SmtpEngine:
             f"SIZE {self.settings.max_message_size}",
             "ENHANCEDSTATUSCODES",
             "8BITMIME",
-            "BINARYMIME",
             "CHUNKING",
         ]
         if self.dialect is Dialect.SMTP:
+            exts.insert(4, "BINARYMIME")
             exts += ["SMTPUTF8", "DSN"]
             if self.settings.starttls and not self.tls_active:
                 exts.append("STARTTLS")
@@ -388,7 +388,13 @@ class SmtpEngine:
     def _mail(self, cmd: c.Mail) -> None:
         allowed = p.MAIL_PARAMS[self.dialect.value] if self.hello_is_esmtp else frozenset()
         try:
-            params = p.check_mail(cmd.address, cmd.params, allowed, self.settings.max_message_size)
+            params = p.check_mail(
+                cmd.address,
+                cmd.params,
+                allowed,
+                self.settings.max_message_size,
+                p.BODY_TYPES_OF[self.dialect.value],
+            )
         except p.ParamRefused as e:
             self._refuse(e)
             return

@@ -15,6 +15,12 @@ from maa.proto.smtp.replies import S552_TOO_BIG, S553_NEEDS_SMTPUTF8, Reply
 MAX_SIZE_DIGITS = 15
 
 BODY_TYPES = ("7BIT", "8BITMIME", "BINARYMIME")
+# BODY types per dialect. LMTP saves into Maildir/mbox with LF line ends, where a lone LF of
+# binary content would come back as CR LF, so LMTP offers no BINARYMIME (nor does Dovecot's).
+BODY_TYPES_OF: dict[str, tuple[str, ...]] = {
+    "LMTP": ("7BIT", "8BITMIME"),
+    "SMTP": BODY_TYPES,
+}
 NOTIFY_WORDS = frozenset({"NEVER", "SUCCESS", "FAILURE", "DELAY"})
 
 # Parameters per dialect name ("LMTP"/"SMTP"): LMTP advertises no DSN or SMTPUTF8.
@@ -49,9 +55,14 @@ def _unknown(params: Mapping[str, str | None], allowed: frozenset[str]) -> None:
 
 
 def check_mail(
-    address: str, params: Mapping[str, str | None], allowed: frozenset[str], max_size: int
+    address: str,
+    params: Mapping[str, str | None],
+    allowed: frozenset[str],
+    max_size: int,
+    body_types: tuple[str, ...] = BODY_TYPES,
 ) -> dict[str, str | None]:
-    """The MAIL parameters, normalized, or ``ParamRefused``."""
+    """The MAIL parameters, normalized, or ``ParamRefused``; ``body_types``: the BODY values
+    the dialect offers."""
     _unknown(params, allowed)
     checked = dict(params)
     if "SIZE" in checked:
@@ -64,6 +75,8 @@ def check_mail(
         body = (checked["BODY"] or "").upper()
         if body not in BODY_TYPES:
             raise _bad("Bad BODY parameter")
+        if body not in body_types:
+            raise ParamRefused(Reply(555, "5.5.4", f"Unsupported BODY type {body}"))
         checked["BODY"] = body
     if "SMTPUTF8" in checked and checked["SMTPUTF8"] is not None:
         raise _bad("SMTPUTF8 takes no value")

@@ -295,10 +295,20 @@ def test_bdat_over_size_limit() -> None:
 
 
 def test_binarymime_requires_bdat() -> None:
-    s = Session()
-    s.send(LHLO + b"MAIL FROM:<a@x.test> BODY=BINARYMIME\r\nRCPT TO:<b@x.test>\r\n")
+    s = Session(Dialect.SMTP)
+    assert "250-BINARYMIME" in s.send(b"EHLO c\r\n").decode()
+    s.send(b"MAIL FROM:<a@x.test> BODY=BINARYMIME\r\nRCPT TO:<b@x.test>\r\n")
     assert s.codes(b"DATA\r\n") == [503]
     assert s.codes(b"BDAT 1 LAST\r\nx") == [250]
+
+
+def test_lmtp_offers_no_binarymime() -> None:
+    # Maildir and mbox keep LF line ends: binary content would not come back as sent.
+    s = Session()
+    assert "BINARYMIME" not in s.send(LHLO).decode()
+    out = s.send(b"MAIL FROM:<a@x.test> BODY=BINARYMIME\r\n")
+    assert out == b"555 5.5.4 Unsupported BODY type BINARYMIME\r\n"
+    assert s.codes(b"MAIL FROM:<a@x.test> BODY=8BITMIME\r\n") == [250]
 
 
 def test_rset_between_bdat_chunks() -> None:
