@@ -3,11 +3,46 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        syncfs: Callable[[int], int] = libc.syncfs
+        return syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _load_syncfs()
+# Linux's syncfs(2) makes every file of one filesystem durable with one journal commit and
+# one device cache flush, where an fsync per file costs one of each per file: concurrent
+# deliveries then share one sync (group commit). Since Linux 5.8 it reports write-back
+# errors of any file on the filesystem, as fsync does for its own file.
+CAN_SYNC_FILESYSTEM = _SYNCFS is not None
+
+
+def sync_filesystem(path: Path) -> None:
+    """Make everything written on ``path``'s filesystem durable (``syncfs``)."""
+    assert _SYNCFS is not None, "sync_filesystem without syncfs(2)"
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:

@@ -21,7 +21,7 @@ from maa.storage.interface import (
 )
 from maa.storage.lineends import open_crlf, read_range
 from maa.storage.maildir import filename, uidlist
-from maa.storage.maildir.durable import fsync_dir
+from maa.storage.maildir.durable import CAN_SYNC_FILESYSTEM, fsync_dir
 from maa.storage.maildir.index import Row
 from maa.storage.maildir.save import write_tmp
 from maa.storage.maildir.state import FolderState, Pending
@@ -119,7 +119,10 @@ class MaildirFolder:
         state = self._state
         base = filename.unique_base()
         tmp = state.path / "tmp" / base
-        size, vsize = write_tmp(tmp, source, state.owner)
+        # With syncfs the group commit syncs the whole batch at once and moves each file into
+        # place; without it each writer fsyncs and moves its own file before queueing.
+        staged = CAN_SYNC_FILESYSTEM
+        size, vsize = write_tmp(tmp, source, state.owner, fsync=not staged)
         try:
             if internal_date is not None:
                 os.utime(tmp, (internal_date, internal_date))
@@ -131,12 +134,16 @@ class MaildirFolder:
             if flag_set:
                 info = filename.info_for(flag_set, state.keyword_index(flag_set))
             subdir = "new" if info is None else "cur"
-            os.rename(tmp, state.path / subdir / filename.Name(full, info).filename)
+            if not staged:
+                os.rename(tmp, state.path / subdir / filename.Name(full, info).filename)
+            pending = Pending(
+                full, subdir, info, flag_set, size, vsize, date, tmp if staged else None
+            )
+            uid = state.appends.submit(pending)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        uid = state.appends.submit(Pending(full, subdir, info, flag_set, size, vsize, date))
         self._notify()
         return uid
 

@@ -12,10 +12,11 @@ from maa.storage.maildir.durable import FILE_MODE, chown
 
 
 def write_tmp(
-    path: Path, source: bytes | BinaryIO, owner: tuple[int, int] | None
+    path: Path, source: bytes | BinaryIO, owner: tuple[int, int] | None, *, fsync: bool = True
 ) -> tuple[int, int]:
-    """Stream ``source`` to a new file at ``path`` with CRLF turned to LF; fsync it.
-    Returns (bytes on disk, bytes of the CRLF form)."""
+    """Stream ``source`` to a new file at ``path`` with CRLF turned to LF; fsync it unless
+    the caller makes it durable itself (``fsync=False``). Returns (bytes on disk, bytes of
+    the CRLF form)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     size = 0
     vsize = 0
@@ -31,7 +32,8 @@ def write_tmp(
                     extra -= 1
                 vsize += len(chunk) + extra
                 last = chunk[-1:]
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         chown(path, owner)
     except BaseException:
         with contextlib.suppress(OSError):

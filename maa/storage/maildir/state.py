@@ -21,7 +21,12 @@ from maa.storage.interface import MessageInfo, TemporaryStorageError
 from maa.storage.lineends import CHUNK_SIZE, crlf_size
 from maa.storage.maildir import filename, index, keywords, uidlist
 from maa.storage.maildir.dotlock import dotlock
-from maa.storage.maildir.durable import fsync_dir, stamp
+from maa.storage.maildir.durable import (
+    CAN_SYNC_FILESYSTEM,
+    fsync_dir,
+    stamp,
+    sync_filesystem,
+)
 from maa.storage.maildir.groupcommit import GroupCommit
 from maa.storage.maildir.index import FolderIndex, Row
 
@@ -36,7 +41,8 @@ SCAN_ATTEMPTS = 3
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A message file already durable in new/ or cur/, waiting for its UID."""
+    """A message file waiting for its UID: already durable in new/ or cur/, or (``tmp``
+    set) written in tmp/ but not yet synced, for the commit to sync and move into place."""
 
     base: str
     subdir: str
@@ -45,6 +51,7 @@ class Pending:
     size: int
     vsize: int
     date: float
+    tmp: Path | None = None
 
 
 class FolderState:
@@ -203,38 +210,56 @@ class FolderState:
     # --- appends ----------------------------------------------------------------------------
 
     def _commit_appends(self, batch: list[Pending]) -> list[int]:
-        with self.lock, self.locked():
-            current = self._uidlist_locked()
-            fresh: list[int] = []
-            uids: list[int] = []
-            for pending in batch:
-                uid = current.by_base.get(pending.base)
-                if uid is None:
-                    uid = current.add(pending.base)
-                    fresh.append(uid)
-                uids.append(uid)
-            if fresh:
-                uidlist.append(self.uidlist_path, current, fresh, self.owner, durable=False)
-            # The renames into new/ or cur/ first, then the uidlist records: a record whose
-            # file did not survive a crash is dropped by the next sync, and the caller has
-            # not been told its UID yet. (On ext4 the second fsync finds the journal already
-            # committed by the first and costs little.)
+        with self.lock:
+            staged = [p for p in batch if p.tmp is not None]
+            if staged:
+                # One syncfs makes the whole batch's data durable before any name in new/
+                # or cur/ points at it: a crash never shows half a message.
+                sync_filesystem(self.path)
+                for p in staged:
+                    assert p.tmp is not None
+                    os.rename(p.tmp, self.path / p.subdir / filename.Name(p.base, p.info).filename)
+            with self.locked():
+                return self._record_appends(batch)
+
+    def _record_appends(self, batch: list[Pending]) -> list[int]:
+        current = self._uidlist_locked()
+        fresh: list[int] = []
+        uids: list[int] = []
+        for pending in batch:
+            uid = current.by_base.get(pending.base)
+            if uid is None:
+                uid = current.add(pending.base)
+                fresh.append(uid)
+            uids.append(uid)
+        if fresh:
+            uidlist.append(self.uidlist_path, current, fresh, self.owner, durable=False)
+        if CAN_SYNC_FILESYSTEM:
+            # The renames and the uidlist records in one sync, before any caller is
+            # told its UID.
+            sync_filesystem(self.path)
+        else:
+            # The renames into new/ or cur/ first, then the uidlist records: a record
+            # whose file did not survive a crash is dropped by the next sync, and the
+            # caller has not been told its UID yet. (On ext4 the second fsync finds the
+            # journal already committed by the first and costs little.)
             for subdir in sorted({p.subdir for p in batch}):
                 fsync_dir(self.path / subdir)
             if fresh:
                 uidlist.fsync_file(self.uidlist_path)
-                self._uidlist_written()
-            with self.index.transaction():
-                modseq = self.index.next_modseq()
-                new_rows = [
-                    Row(uid, p.base, p.subdir, p.info, p.flags, p.size, p.vsize, p.date, modseq)
-                    for uid, p in zip(uids, batch, strict=True)
-                ]
-                self.index.insert(new_rows)
-                uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
-                self.index.set_meta(uidnext=uidnext)
-            self.apply(new_rows)
-            return uids
+        if fresh:
+            self._uidlist_written()
+        with self.index.transaction():
+            modseq = self.index.next_modseq()
+            new_rows = [
+                Row(uid, p.base, p.subdir, p.info, p.flags, p.size, p.vsize, p.date, modseq)
+                for uid, p in zip(uids, batch, strict=True)
+            ]
+            self.index.insert(new_rows)
+            uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
+            self.index.set_meta(uidnext=uidnext)
+        self.apply(new_rows)
+        return uids
 
     # --- sync -------------------------------------------------------------------------------
 
