@@ -1,9 +1,9 @@
 """Debian's Postfix hands mail to maa's LMTP, as in a real Postfix + maa setup.
 
 Postfix runs from a private config directory (its own queue, loopback ports, no chroot),
-with ``virtual_transport = lmtp:inet:127.0.0.1:<maa>``; swaks submits through Postfix's
-smtpd; the mail must land in maa's Maildirs, an alias reaching two users in one LMTP
-transaction (per-recipient replies from a real LMTP client).
+with ``virtual_transport = lmtp:inet:127.0.0.1:<maa>`` or ``lmtp:unix:<maa's socket>``;
+swaks submits through Postfix's smtpd; the mail must land in maa's Maildirs, an alias
+reaching two users in one LMTP transaction (per-recipient replies from a real LMTP client).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ alias_database =
 local_recipient_maps =
 virtual_mailbox_domains = example.test
 virtual_alias_maps = texthash:{root}/etc/virtual
-virtual_transport = lmtp:inet:127.0.0.1:{lmtp_port}
+virtual_transport = {transport}
 maillog_file = {root}/maillog
 maillog_file_prefixes = {root}
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
@@ -93,25 +93,38 @@ def maillog(root: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else "(no maillog)"
 
 
-@pytest.fixture
-def postfix_to_maa(ctx: ServerContext) -> Iterator[tuple[int, Path]]:
-    """(Postfix's smtpd port, its directory), relaying example.test to maa's LMTP."""
+@pytest.fixture(params=["inet", "unix"])
+def postfix_to_maa(
+    ctx: ServerContext, request: pytest.FixtureRequest
+) -> Iterator[tuple[int, Path, str]]:
+    """(Postfix's smtpd port, its directory, its virtual_transport), relaying example.test
+    to maa's LMTP over TCP (``lmtp:inet:``) or over maa's UNIX socket (``lmtp:unix:``)."""
     if POSTFIX is None or SWAKS is None:
         pytest.skip("postfix or swaks is not installed (apt-get install postfix swaks)")
     if os.geteuid() != 0:
         pytest.skip("Postfix's master must start as root (it drops to mail_owner itself)")
+    from twisted.internet import defer, reactor
+
     from maa.lmtp.server import build_factory
 
-    lmtp_port = support.listen(build_factory(ctx, implicit_tls=False))
     smtp_port = support.free_port()
     # Postfix drops to mail_owner for some files, so its tree must be reachable by that user:
     # not under pytest's private (0700) tmp_path.
     root = Path(tempfile.mkdtemp(prefix="maa-postfix-"))
     root.chmod(0o755)
+    unix_port: Any = None
+    if request.param == "unix":
+        socket_path = root / "lmtp.sock"  # Postfix's lmtp(8) runs as postfix: mode 0666
+        factory = build_factory(ctx, implicit_tls=False)
+        unix_port = reactor.listenUNIX(str(socket_path), factory)
+        transport = f"lmtp:unix:{socket_path}"
+    else:
+        lmtp_port = support.listen(build_factory(ctx, implicit_tls=False))
+        transport = f"lmtp:inet:127.0.0.1:{lmtp_port}"
     for sub in ("etc", "queue", "data"):
         (root / sub).mkdir(parents=True)
     shutil.chown(root / "data", "postfix", "postfix")
-    (root / "etc" / "main.cf").write_text(MAIN_CF.format(root=root, lmtp_port=lmtp_port))
+    (root / "etc" / "main.cf").write_text(MAIN_CF.format(root=root, transport=transport))
     (root / "etc" / "master.cf").write_text(MASTER_CF.format(port=f"127.0.0.1:{smtp_port}"))
     (root / "etc" / "virtual").write_text(
         "team@example.test alice@example.test, bob@example.test\n"
@@ -125,9 +138,11 @@ def postfix_to_maa(ctx: ServerContext) -> Iterator[tuple[int, Path]]:
         while not support._accepts(smtp_port):
             assert time.monotonic() < deadline, "postfix smtpd did not start"
             time.sleep(0.1)
-        yield smtp_port, root
+        yield smtp_port, root, transport
     finally:
         postfix(root, "stop")
+        if unix_port is not None:
+            pytest_twisted.blockon(defer.maybeDeferred(unix_port.stopListening))
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -170,11 +185,11 @@ def wait_for_mail(ctx: ServerContext, login: str, count: int, timeout: float = 2
 
 @pytest_twisted.inlineCallbacks
 def test_postfix_delivers_through_maa_lmtp(
-    ctx: ServerContext, postfix_to_maa: tuple[int, Path]
+    ctx: ServerContext, postfix_to_maa: tuple[int, Path, str]
 ) -> Any:
     from twisted.internet import threads
 
-    port, root = postfix_to_maa
+    port, root, transport = postfix_to_maa
     for to, subject in [
         ("alice@example.test", "direct"),
         ("team@example.test", "alias"),
@@ -192,6 +207,7 @@ def test_postfix_delivers_through_maa_lmtp(
     assert b"Delivered-To: bob@example.test\r\n" in to_bob
     assert b"Return-Path: <sender@example.net>\r\n" in to_bob
     assert b"by mx.example.test (Postfix) with ESMTP" in to_bob  # Postfix's own Received
+    assert b"\tby mail.example.test (maa) with LMTP id " in to_bob  # and maa's
     assert b"Relayed by Postfix to maa over LMTP." in to_bob
 
     def bounced() -> str:
@@ -204,3 +220,6 @@ def test_postfix_delivers_through_maa_lmtp(
     (line,) = [x for x in log.splitlines() if "to=<nobody@example.test>" in x]
     assert "status=bounced" in line and "said: 550 5.1.1 <nobody@example.test>" in line
     assert log.count("status=sent (250 2.0.0 <") == 3, log
+    relays = {x.split(" relay=", 1)[1].split(",", 1)[0] for x in log.splitlines() if "sent (" in x}
+    expected = transport.rsplit(":", 1)[1] if "unix" in transport else "127.0.0.1"
+    assert len(relays) == 1 and expected in relays.pop(), log
