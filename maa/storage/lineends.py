@@ -12,15 +12,12 @@ Both directions stream in chunks; a CR at the end of one chunk is carried to the
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
 # Bytes read from a source per step: big enough that per-chunk overhead vanishes for a 20 MB
 # message, small enough that the memory used by a save or a read stays flat.
 CHUNK_SIZE = 256 * 1024
-
-_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def chunks_of(source: bytes | BinaryIO) -> Iterator[bytes]:
@@ -48,6 +45,17 @@ def crlf_to_lf(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield carry
 
 
+def to_crlf(data: bytes) -> bytes:
+    """Every LF not preceded by CR becomes CRLF. Two C-speed replaces instead of a regular
+    expression (four times faster on a message): each LF gains a CR, then each CR CR LF that
+    this made from a CR LF already there loses one; every match holds exactly one LF, so an
+    earlier CR of the data is never taken in."""
+    out = data.replace(b"\n", b"\r\n")
+    if b"\r\r\n" in out:
+        out = out.replace(b"\r\r\n", b"\r\n")
+    return out
+
+
 class LfToCrlf:
     """Incremental LF -> CRLF converter that also counts the bytes it produces."""
 
@@ -58,7 +66,7 @@ class LfToCrlf:
     def feed(self, chunk: bytes) -> bytes:
         if not chunk:
             return b""
-        out = _BARE_LF.sub(b"\r\n", chunk)
+        out = to_crlf(chunk)
         if chunk[:1] == b"\n" and self._last == b"\r":
             out = out[1:]  # the CR is the last byte of the previous chunk
         self._last = chunk[-1:]
@@ -75,7 +83,7 @@ def crlf_size(lf_chunks: Iterator[bytes]) -> int:
 
 def normalize(data: bytes) -> bytes:
     """The CRLF form a message takes after a save and a read (what every driver presents)."""
-    return _BARE_LF.sub(b"\r\n", data.replace(b"\r\n", b"\n"))
+    return to_crlf(data.replace(b"\r\n", b"\n"))
 
 
 class CrlfReader(io.RawIOBase):

@@ -11,7 +11,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maa.storage.lineends import LfToCrlf, crlf_to_lf, normalize, open_crlf, read_range
+from maa.storage.lineends import (
+    LfToCrlf,
+    crlf_to_lf,
+    normalize,
+    open_crlf,
+    read_range,
+    to_crlf,
+)
 from maa.storage.maildir.save import write_tmp
 
 # Bytes rich in CR and LF so that chunk boundaries fall between them often.
@@ -81,3 +88,10 @@ def check_saved(path: Path, data: bytes) -> None:
 def test_read_range_is_a_slice(data: bytes, offset: int, length: int | None) -> None:
     end = None if length is None else offset + length
     assert read_range(io.BytesIO(data), offset, length) == data[offset:end]
+
+
+@settings(deadline=None)
+@given(data=data_strategy)
+def test_to_crlf_is_the_bare_lf_rule(data: bytes) -> None:
+    assert to_crlf(data) == re.sub(rb"(?<!\r)\n", b"\r\n", data)
+    assert normalize(data) == re.sub(rb"(?<!\r)\n", b"\r\n", data.replace(b"\r\n", b"\n"))
