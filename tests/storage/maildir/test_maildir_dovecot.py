@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -253,3 +254,38 @@ def test_maildir_made_by_maa_is_read_by_dovecot_unchanged(
     assert inbox.status().uidvalidity == status.uidvalidity
     assert inbox.append(b"Subject: five\r\n\r\nfive\r\n", ["Dove"]) == 5
     assert fetch_flags(doveadm)[5] == {"Dove"}
+
+
+def test_dovecot_and_maa_saving_at_once_never_share_a_uid(
+    doveadm: Doveadm, mail_home: Path
+) -> None:
+    root = mail_home / "Maildir"
+    store = MaildirStore(root, owner=owner_of(mail_home))
+    store.ensure_defaults()
+    inbox = store.folder(INBOX)
+    mine: dict[int, str] = {}
+
+    def maa_saves() -> None:
+        for n in range(150):  # longer than the doveadm loop below takes
+            mine[inbox.append(b"Subject: maa %d\r\n\r\nx\r\n" % n)] = f"maa {n}"
+
+    writer = threading.Thread(target=maa_saves)
+    writer.start()
+    try:
+        for n in range(15):  # each doveadm save takes dovecot-uidlist.lock as maa does
+            doveadm("save", "-u", "user", stdin=b"Subject: dovecot %d\n\ny\n" % n)
+    finally:
+        writer.join(120)
+    assert not writer.is_alive()
+    dovecot_view = {
+        uid: values[0].removeprefix("Subject: ")
+        for uid, values in fetch_fields(doveadm, "hdr.subject").items()
+    }
+    inbox.refresh()
+    maa_view = {
+        m.uid: inbox.read(m.uid).split(b"\r\n", 1)[0].decode().removeprefix("Subject: ")
+        for m in inbox.messages()
+    }
+    assert maa_view == dovecot_view
+    assert len(maa_view) == 165
+    assert all(maa_view[uid] == subject for uid, subject in mine.items())
