@@ -89,6 +89,24 @@ def test_multi_recipient_with_unknown_one_gets_per_recipient_codes(
 
 
 @pytest_twisted.inlineCallbacks
+def test_a_failed_save_is_temporary_for_that_recipient_only(ctx: ServerContext, port: int) -> Any:
+    from twisted.internet import threads
+
+    # bob's mail directory cannot be made (a file is where it should be): the disk problem
+    # of one mailbox must not bounce, nor hold back, the other recipients.
+    bob = Path(user(ctx, "bob@example.test").mail_location.split(":", 1)[1])
+    bob.parent.mkdir(parents=True, exist_ok=True)
+    bob.write_text("not a directory")
+    rcpts = ["bob@example.test", "alice@example.test", "carol"]
+    result = yield threads.deferToThread(lmtp_send, port, "s@example.test", rcpts, MESSAGE)
+    code, text = result["bob@example.test"]
+    assert code == 451 and text.startswith(b"4.") and b"<bob@example.test>" in text
+    for name in ("alice@example.test", "carol"):
+        assert result[name][0] == 250, result
+        assert [body_of(m) for m in inbox_messages(ctx, user(ctx, name))] == [b"Hi Alice.\r\n"]
+
+
+@pytest_twisted.inlineCallbacks
 def test_dot_stuffed_lines_arrive_unstuffed(ctx: ServerContext, port: int) -> Any:
     from twisted.internet import threads
 
