@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 from typing import BinaryIO
 
 from maa.storage.lineends import chunks_of, crlf_to_lf
 from maa.storage.maildir.durable import FILE_MODE, chown
+
+# A file in tmp/ older than this was left by a writer that crashed mid-append; nothing will
+# ever move it into new/ or cur/ (Dovecot's MAILDIR_TMP_DELETE_SECS, 36 hours).
+STALE_TMP_SECS = 36 * 3600
 
 
 def write_tmp(
@@ -40,3 +45,21 @@ def write_tmp(
             path.unlink()
         raise
     return size, vsize
+
+
+def remove_stale_tmp(directory: Path, now: float | None = None) -> int:
+    """Delete files in a Maildir's tmp/ that a crashed writer left behind; how many."""
+    cutoff = (time.time() if now is None else now) - STALE_TMP_SECS
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed

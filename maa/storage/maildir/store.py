@@ -21,6 +21,7 @@ from maa.storage.interface import (
 from maa.storage.maildir import layout, state
 from maa.storage.maildir.durable import chown, fsync_dir, make_dir, write_atomic
 from maa.storage.maildir.folder import MaildirFolder
+from maa.storage.maildir.save import remove_stale_tmp
 from maa.storage.watch import WATCHERS
 
 MAILDIR_SUBDIRS = ("cur", "new", "tmp")
@@ -37,6 +38,7 @@ class MaildirStore:
         self.owner = owner
         self._lock = threading.RLock()
         self._defaults_done = False
+        self._tmp_checked: set[str] = set()  # folders whose tmp/ was cleaned by this process
 
     # --- paths ----------------------------------------------------------------------------
 
@@ -88,6 +90,11 @@ class MaildirStore:
             self._make_maildir(path, subfolder=False)
         elif not self._is_maildir(path):
             raise FolderNotFound(name)
+        if name not in self._tmp_checked:
+            # Once per folder and process, as Dovecot's maildir_tmp_cleanup: what a crash
+            # left in tmp/ goes, so tmp/ does not fill up over years of restarts.
+            self._tmp_checked.add(name)
+            remove_stale_tmp(path / "tmp")
         return MaildirFolder(state.state_for(path, self.owner), name)
 
     def create_folder(self, name: str) -> None:

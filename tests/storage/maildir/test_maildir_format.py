@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,16 @@ def test_copy_within_maildir_hard_links(root: Path, mstore: MaildirStore) -> Non
         == os.stat(root / ".Trash" / "cur" / target_name).st_ino
     )
     assert mstore.folder("Trash").read(target) == MSG
+
+
+def test_files_a_crash_left_in_tmp_are_removed_after_36_hours(tmp_path: Path) -> None:
+    root = tmp_path / "md"
+    MaildirStore(root).ensure_defaults()
+    old = root / ".Sent" / "tmp" / "1600000000.M1P99Q1.host"
+    fresh = root / ".Sent" / "tmp" / "1600000000.M2P99Q2.host"
+    for path in (old, fresh):
+        path.write_bytes(b"Subject: half a mess")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    MaildirStore(root).folder("Sent").append(b"Subject: whole\r\n\r\nx\r\n")
+    assert sorted(p.name for p in (root / ".Sent" / "tmp").iterdir()) == [fresh.name]
