@@ -242,3 +242,21 @@ def test_line_and_recipient_limits_come_from_the_config(tmp_path: Path) -> Any:
         b"452 4.5.3 Error: too many recipients",
         b"221 2.0.0 mail.example.test Bye",
     ]
+
+
+@pytest_twisted.inlineCallbacks
+def test_message_over_the_limit_gets_a_552_for_each_recipient(tmp_path: Path) -> Any:
+    from twisted.internet import reactor, threads
+
+    from maa.config import load_config
+    from maa.lmtp.server import build_factory
+    from maa.service import build_context
+
+    config = load_config(support.write_config(tmp_path / "etc", mail={"max_message_size": 1000}))
+    limited = support.listen(build_factory(build_context(config, reactor), implicit_tls=False))
+    big = MESSAGE + b"x" * 2000 + b"\r\n"
+    result = yield threads.deferToThread(
+        lmtp_send, limited, "s@example.test", ["alice@example.test", "bob@example.test"], big
+    )
+    for name in ("alice@example.test", "bob@example.test"):
+        assert result[name] == (552, b"5.3.4 Message size exceeds fixed maximum message size")

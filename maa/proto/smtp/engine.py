@@ -324,7 +324,11 @@ class SmtpEngine:
 
     def _message_complete(self) -> None:
         if self._too_big:
-            self._send(r.S552_TOO_BIG)
+            # RFC 2033 4.2: after the end of data an LMTP client reads one reply per accepted
+            # recipient, whatever the outcome; a single 552 would leave it waiting.
+            lmtp = self.dialect is Dialect.LMTP
+            for _ in range(len(self.recipients) if lmtp else 1):
+                self._send(r.S552_TOO_BIG)
             self._end_transaction()
             return
         assert self.mail is not None

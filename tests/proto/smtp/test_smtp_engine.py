@@ -262,6 +262,19 @@ def test_message_over_size_limit_is_refused_at_end_of_data() -> None:
     assert s.engine.state is State.GREETED
 
 
+@pytest.mark.parametrize(
+    "end", [b"DATA\r\n" + b"x" * 200 + b"\r\n.\r\n", b"BDAT 200 LAST\r\n" + b"x" * 200]
+)
+def test_lmtp_over_size_limit_gets_one_552_per_recipient(end: bytes) -> None:
+    s = Session(max_message_size=100)
+    s.send(LHLO + ENVELOPE + b"RCPT TO:<c@example.test>\r\n")
+    codes = [c for c in reply_codes(s.send(end + b"NOOP\r\n")) if c != 354]
+    assert codes == [552, 552, 250]
+    smtp = Session(Dialect.SMTP, max_message_size=100)
+    smtp.send(b"EHLO c\r\n" + ENVELOPE + b"RCPT TO:<c@example.test>\r\n")
+    assert [c for c in reply_codes(smtp.send(end + b"NOOP\r\n")) if c != 354] == [552, 250]
+
+
 def test_bdat_chunks_make_one_message() -> None:
     s = Session()
     s.send(LHLO + ENVELOPE)
