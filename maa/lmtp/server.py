@@ -157,6 +157,9 @@ class LmtpProtocol(Protocol, TimeoutMixin):
         elif isinstance(event, ev.MessageEnd):
             self._deliver_all(event)
         elif isinstance(event, ev.TransactionReset):
+            if self._spool is not None and event.reason == "message size limit exceeded":
+                limit = self.ctx.config.mail.max_message_size
+                log.info(self.session, f"rejected: message larger than {limit} bytes")
             self._users = []
             if self._spool is not None:
                 self._spool.discard()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -255,8 +256,20 @@ def test_message_over_the_limit_gets_a_552_for_each_recipient(tmp_path: Path) ->
     config = load_config(support.write_config(tmp_path / "etc", mail={"max_message_size": 1000}))
     limited = support.listen(build_factory(build_context(config, reactor), implicit_tls=False))
     big = MESSAGE + b"x" * 2000 + b"\r\n"
-    result = yield threads.deferToThread(
-        lmtp_send, limited, "s@example.test", ["alice@example.test", "bob@example.test"], big
-    )
+    logger = logging.getLogger("maa.lmtp")
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        result = yield threads.deferToThread(
+            lmtp_send, limited, "s@example.test", ["alice@example.test", "bob@example.test"], big
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
     for name in ("alice@example.test", "bob@example.test"):
         assert result[name] == (552, b"5.3.4 Message size exceeds fixed maximum message size")
+    assert any(line.endswith(": rejected: message larger than 1000 bytes") for line in lines)
