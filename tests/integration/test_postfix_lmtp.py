@@ -210,6 +210,14 @@ def test_postfix_delivers_through_maa_lmtp(
     assert b"\tby mail.example.test (maa) with LMTP id " in to_bob  # and maa's
     assert b"Relayed by Postfix to maa over LMTP." in to_bob
 
+    def lmtp_id(message: bytes) -> bytes:
+        return message.split(b" with LMTP id ", 1)[1].split(b"\r\n", 1)[0]
+
+    # Both copies of the alias came over one LMTP session: Postfix hands maa the recipients
+    # of one queue file in one transaction and reads a reply for each.
+    (alias_to_alice,) = [m for m in alice if b"Subject: alias" in m]
+    assert lmtp_id(alias_to_alice) == lmtp_id(to_bob)
+
     def bounced() -> str:
         deadline = time.monotonic() + 20
         while "status=bounced" not in maillog(root) and time.monotonic() < deadline:
