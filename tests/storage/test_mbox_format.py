@@ -55,7 +55,7 @@ def test_from_quoting_round_trip_is_byte_exact(tmp_path: Path) -> None:
     assert inbox.message(uid).size == len(QUOTING)
     # A fresh index (another process, or the index deleted) reads the file the same way.
     store.close()
-    (tmp_path / "mail" / ".maa-index.sqlite").unlink()
+    (tmp_path / "mail" / ".imap" / "maa-index.sqlite").unlink()
     again = MboxStore(tmp_path / "mail").folder("INBOX")
     (info,) = again.messages()
     assert again.read(info.uid) == QUOTING
@@ -338,7 +338,8 @@ def test_files_made_for_a_mailbox_belong_to_its_owner(tmp_path: Path) -> None:
     store.create_folder("Archive.2024")
     store.folder("Archive.2024").append(b"S: x\r\n\r\nx\r\n", [DELETED])
     store.folder("Archive.2024").expunge()  # the rewritten file too
-    made = [root, root / ".subscriptions", root / ".maa-index.sqlite", root / "inbox"]
+    made = [root, root / ".subscriptions", root / ".imap", root / ".imap" / "maa-index.sqlite"]
+    made += [root / "inbox"]
     made += [root / "Archive", root / "Archive" / ".mbox", root / "Archive" / "2024"]
     assert {(p.name, p.stat().st_uid, p.stat().st_gid) for p in made} == {
         (p.name, 65534, 65534) for p in made
@@ -356,3 +357,23 @@ def test_from_line_names_the_envelope_sender(tmp_path: Path) -> None:
         if line.startswith(b"From ")
     ]
     assert lines == [b"alice@example.test", b"MAILER-DAEMON", b"MAILER-DAEMON"]
+
+
+def test_an_index_from_the_old_place_is_moved_with_its_uids(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    store = MboxStore(root)
+    inbox = store.folder("INBOX")
+    for n in range(3):
+        inbox.append(b"Subject: %d\r\n\r\nx\r\n" % n)
+    inbox.store_flags([1], [DELETED], "add")
+    assert inbox.expunge() == [1]
+    status = inbox.status()
+    store.close()
+    os.rename(root / ".imap" / "maa-index.sqlite", root / ".maa-index.sqlite")  # as before
+    (root / ".imap").rmdir()
+    moved = MboxStore(root).folder("INBOX")
+    assert [m.uid for m in moved.messages()] == [2, 3]
+    assert moved.status().uidvalidity == status.uidvalidity
+    assert moved.append(b"Subject: 4\r\n\r\nx\r\n") == 4
+    assert not (root / ".maa-index.sqlite").exists()
+    assert (root / ".imap" / "maa-index.sqlite").exists()

@@ -117,3 +117,13 @@ def test_links_in_place_of_maa_files_are_not_followed(tmp_path: Path) -> None:
     os.symlink(victim, index_root / ".maa-index.sqlite")
     with pytest.raises(StorageError):
         MboxStore(index_root)
+    for link in ("index-link", "dir-link"):
+        where = tmp_path / link
+        (where / ".imap").parent.mkdir()
+        if link == "dir-link":
+            os.symlink(tmp_path, where / ".imap")
+        else:
+            (where / ".imap").mkdir()
+            os.symlink(victim, where / ".imap" / "maa-index.sqlite")
+        with pytest.raises(StorageError):
+            MboxStore(where)

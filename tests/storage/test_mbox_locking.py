@@ -213,7 +213,7 @@ def test_concurrent_appends_from_threads_and_processes(tmp_path: Path) -> None:
     assert len(subjects) == 40
     # A fresh index built from the file alone finds the same 40 messages.
     store.close()
-    (root / ".maa-index.sqlite").unlink()
+    (root / ".imap" / "maa-index.sqlite").unlink()
     assert len(MboxStore(root).folder("INBOX").messages()) == 40
 
 

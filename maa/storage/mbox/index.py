@@ -1,4 +1,4 @@
-"""The mbox index: one SQLite file per mailbox, ``<root>/.maa-index.sqlite``.
+"""The mbox index: one SQLite file per mailbox, ``<root>/.imap/maa-index.sqlite``.
 
 mbox keeps nothing but messages, so UIDs, flags, MODSEQs, internal dates, the expunge log and
 cached parse results live here, with each message's byte range in its file and a hash of its
@@ -23,7 +23,13 @@ from pathlib import Path
 
 from maa.storage.interface import MessageInfo
 
-INDEX_FILE = ".maa-index.sqlite"
+# The index lives in ``<root>/.imap/``, the directory Dovecot keeps its own mbox indexes in:
+# Dovecot never lists ``.imap`` as a mailbox. Directly in the root, Dovecot took the index and
+# its -wal/-shm files for mailboxes, and waited on SQLite's locks of the -shm file.
+INDEX_DIR = ".imap"
+INDEX_FILE = "maa-index.sqlite"
+# Where maa kept the index before (``<root>/.maa-index.sqlite``): moved on first open.
+OLD_INDEX_FILE = ".maa-index.sqlite"
 # How long a writer waits for another process's SQLite transaction before giving up; the
 # transactions here are short (no file I/O inside them), so this is only ever hit when a
 # process is stuck.

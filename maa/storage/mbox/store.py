@@ -20,7 +20,7 @@ from maa.storage.interface import (
 )
 from maa.storage.mbox.errors import storage_errors
 from maa.storage.mbox.folder import MboxFolder
-from maa.storage.mbox.index import INDEX_FILE, Index
+from maa.storage.mbox.index import INDEX_DIR, INDEX_FILE, OLD_INDEX_FILE, Index
 from maa.storage.mbox.names import (
     SELF_FILE,
     Layout,
@@ -65,17 +65,38 @@ class MboxStore:
         if not self.root.is_dir():
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.chown(self.root)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            if os.path.islink(self.root / (INDEX_FILE + suffix)):
-                raise StorageError(f"{self.root / INDEX_FILE}{suffix} is a symbolic link")
-        self.index = Index(self.root / INDEX_FILE)
+        index_dir = self.root / INDEX_DIR
+        if index_dir.is_symlink():
+            raise StorageError(f"{index_dir} is a symbolic link")
+        if not index_dir.is_dir():
+            index_dir.mkdir(mode=0o700, exist_ok=True)
+            self.chown(index_dir)
+        for where, name in ((self.root, OLD_INDEX_FILE), (index_dir, INDEX_FILE)):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if os.path.islink(where / (name + suffix)):
+                    raise StorageError(f"{where / name}{suffix} is a symbolic link")
+        self._move_old_index(index_dir)
+        self.index = Index(index_dir / INDEX_FILE)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
-                self.chown(self.root / (INDEX_FILE + suffix))
+                self.chown(index_dir / (INDEX_FILE + suffix))
         self._finish_conversions()
 
     def __repr__(self) -> str:
         return f"<MboxStore {self.root}>"
+
+    def _move_old_index(self, index_dir: Path) -> None:
+        """An index from before it moved into ``.imap`` keeps the UIDs: move it there, its
+        write-ahead log or journal with it (the -shm file is rebuilt by SQLite)."""
+        old = self.root / OLD_INDEX_FILE
+        if not old.exists() or (index_dir / INDEX_FILE).exists():
+            return
+        for suffix in ("-wal", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(self.root / (OLD_INDEX_FILE + suffix), index_dir / (INDEX_FILE + suffix))
+        os.rename(old, index_dir / INDEX_FILE)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.root / (OLD_INDEX_FILE + "-shm"))
 
     def chown(self, path: Path) -> None:
         """Give a file maa made to the mailbox's owner (when running as root)."""
