@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +110,42 @@ def test_dovecot_reads_what_maa_appends(doveadm: Doveadm) -> None:
     assert "hdr.subject: second" in listing
     # Dovecot does not unquote mboxrd, so the quoted line shows with its ">".
     assert ">From the start\nline two\n" in listing
+
+
+def test_dovecot_and_maa_appending_at_once_lose_nothing(doveadm: Doveadm) -> None:
+    # Dovecot locks an mbox with fcntl and a dotlock too (mbox_write_locks = fcntl dotlock).
+    owner = (65534, 65534) if os.geteuid() == 0 else None
+    store = MboxStore(doveadm.mail, owner)
+    inbox = store.folder("INBOX")
+    inbox.append(b"Subject: first\r\n\r\nx\r\n")
+    failures: list[BaseException] = []
+
+    def maa_appends() -> None:
+        try:
+            for n in range(60):
+                inbox.append(b"Subject: maa %d\r\n\r\nbody %d\r\n" % (n, n))
+        except BaseException as error:
+            failures.append(error)
+
+    writer = threading.Thread(target=maa_appends)
+    writer.start()
+    try:
+        for n in range(10):
+            doveadm.run("save", "-m", "INBOX", stdin=b"Subject: dovecot %d\n\nbody %d\n" % (n, n))
+    finally:
+        writer.join(120)
+    assert not writer.is_alive() and not failures, failures
+    inbox.refresh()
+    subjects = sorted(inbox.read(m.uid).split(b"\r\n", 1)[0] for m in inbox.messages())
+    expected = [b"Subject: first"]
+    expected += [b"Subject: maa %d" % n for n in range(60)]
+    expected += [b"Subject: dovecot %d" % n for n in range(10)]
+    assert subjects == sorted(expected)
+    assert len({m.uid for m in inbox.messages()}) == 71
+    # maa's index, open right now, is no mailbox to Dovecot (nor a file it would lock).
+    assert doveadm.run("mailbox", "list").split() == ["INBOX"]
+    store.close()
+    listing = doveadm.run("fetch", "hdr.subject", "mailbox", "INBOX", "all")
+    assert sorted(
+        line.split(": ", 1)[1].encode() for line in listing.splitlines() if line
+    ) == sorted(s.removeprefix(b"Subject: ") for s in expected)

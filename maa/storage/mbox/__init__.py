@@ -6,13 +6,14 @@ folders are files named in modified UTF-7 with hierarchy levels as directories
 messages in ``<dir>/.mbox``. Subscriptions are in ``<root>/.subscriptions``.
 
 Files are mboxrd: ``From sender date`` lines, ``>From`` quoting undone on read, LF on disk
-and CRLF shown, an empty line after each message. Writers take a dotlock and an fcntl lock
-(as Postfix's local(8), mutt and Dovecot do), readers a shared fcntl lock; waits are bounded
-and end in ``TemporaryStorageError``.
+and CRLF shown, an empty line after each message. Writers take an fcntl lock, then a dotlock
+(in this order, as Debian's Postfix local(8) and Dovecot do), readers a shared fcntl lock;
+waits are bounded and end in ``TemporaryStorageError``.
 
-UIDs, flags, MODSEQs, the expunge log and cached parses live in ``<root>/.maa-index.sqlite``
-(see ``index.py``). Messages other programs append or rewrite are noticed by a stat and
-matched by content hashes (``reconcile.py``); Dovecot's ``X-IMAPbase``/``X-UID``/``Status``/
+UIDs, flags, MODSEQs, the expunge log and cached parses live in
+``<root>/.imap/maa-index.sqlite`` (see ``index.py``), where Dovecot lists no mailbox.
+Messages other programs append or rewrite are noticed by a stat and matched by content
+hashes (``reconcile.py``); Dovecot's ``X-IMAPbase``/``X-UID``/``Status``/
 ``X-Status``/``X-Keywords`` headers and ``Content-Length`` are honoured when reading, and
 never written. Expunge writes a new file and renames it over the old one; an append killed
 midway leaves nothing that is taken for a message.

@@ -78,24 +78,37 @@ class FolderFile:
 
     @contextlib.contextmanager
     def locked(self, *, exclusive: bool) -> Iterator[tuple[int, DotLock | None]]:
-        """The file locked as readers (shared fcntl) or writers (dotlock + exclusive fcntl);
-        yields the locked descriptor and the dotlock (writers only)."""
+        """The file locked as readers (shared fcntl) or writers (exclusive fcntl, then the
+        dotlock); yields the locked descriptor and the dotlock (writers only).
+
+        Writers lock in the order Debian's policy, Postfix's local(8) (``mailbox_delivery_lock
+        = fcntl, dotlock``) and Debian's Dovecot (``mbox_write_locks = fcntl dotlock``) use:
+        in the other order, each would hold one lock while waiting for the other's."""
         deadline = time.monotonic() + self._lock_timeout
         dotlock = None
-        if exclusive:
-            dotlock = DotLock(self._path(), stale_after=self._stale_lock_age)
-            dotlock.acquire(deadline)
         try:
             while True:
                 fd = self.descriptor()
                 fcntl_lock(fd, exclusive=exclusive, deadline=deadline, what=str(self._path()))
+                if exclusive and dotlock is None:
+                    dotlock = DotLock(self._path(), stale_after=self._stale_lock_age)
+                    try:
+                        dotlock.acquire(deadline)
+                    except BaseException:
+                        dotlock = None
+                        fcntl_unlock(fd)
+                        raise
                 try:
                     same = os.stat(self._path()).st_ino == os.fstat(fd).st_ino
                 except FileNotFoundError:
                     same = False
                 if same:
                     break
-                fcntl_unlock(fd)  # replaced while we waited: lock the new file instead
+                # Replaced while we waited: lock the new file instead, in the same order.
+                fcntl_unlock(fd)
+                if dotlock is not None:
+                    dotlock.release()
+                    dotlock = None
             try:
                 yield fd, dotlock
             finally:

@@ -1,7 +1,8 @@
 """mbox locking as Postfix's local(8), mutt and Dovecot do it: a dotlock and an fcntl lock.
 
-Writers take ``<file>.lock`` (made with the link trick, so it is atomic even over NFS) and
-then an exclusive fcntl lock; readers take a shared fcntl lock only. The fcntl locks are
+Writers take an exclusive fcntl lock and then ``<file>.lock`` (made with the link trick, so
+it is atomic even over NFS), the order of Debian's policy, Postfix's ``mailbox_delivery_lock``
+and Dovecot's ``mbox_write_locks``; readers take a shared fcntl lock only. The fcntl locks are
 Linux's open-file-description locks where available: they conflict with the classic POSIX
 locks other programs take, but belong to one descriptor, so a thread that closes another
 descriptor of the same file does not silently drop them (the classic POSIX-lock trap).
