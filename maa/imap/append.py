@@ -8,9 +8,10 @@ from typing import Any
 from twisted.internet import defer, threads
 
 from maa.imap.errors import storage_reply
+from maa.imap.selected import unknown_system_flag
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.proto.imap import commands as c
-from maa.storage.interface import SYSTEM_FLAGS, FolderNotFound
+from maa.storage.interface import FolderNotFound
 
 
 def append(session: Session, cmd: c.Append) -> Reply | defer.Deferred[Reply]:
@@ -44,9 +45,9 @@ def append(session: Session, cmd: c.Append) -> Reply | defer.Deferred[Reply]:
 
 
 def _check(cmd: c.Append) -> Reply | None:
-    for flag in cmd.flags:
-        if flag.startswith("\\") and flag not in SYSTEM_FLAGS:
-            return bad(f"Invalid system flag {flag}")
+    flag = unknown_system_flag(cmd.flags)
+    if flag is not None:
+        return bad(f"Invalid system flag {flag}")
     if cmd.message.size == 0:
         return no("Can't save a zero byte message.")
     return None

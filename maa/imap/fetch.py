@@ -178,17 +178,28 @@ def _item(message: _Message, item: FetchItem) -> bytes:
 
 
 def fetch_lines(
-    view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...]
+    view: SelectedView,
+    pairs: list[tuple[int, int]],
+    items: tuple[FetchItem, ...],
+    *,
+    by_uid: bool = False,
 ) -> tuple[list[Piece], bool]:
-    """The untagged FETCH lines, and whether some messages had vanished meanwhile.
+    """The untagged FETCH lines, and whether some messages had been expunged meanwhile.
 
     Messages fetched with a non-PEEK body item get \\Seen first (unless the folder was
     opened read-only), and FLAGS is added to their response so the client learns of it.
+
+    A message another session expunged is left out of a UID FETCH (its EXPUNGE follows in
+    the same response). A sequence-number FETCH may not be told of the EXPUNGE yet, so it
+    answers what the index still knows and NIL for the content, as Dovecot does: a NO to
+    FETCH stops clients that a short answer does not (RFC 2180 4.1).
     """
     to_mark: list[int] = []
     if not view.readonly and any(sets_seen(i) for i in items):
         to_mark = [
-            uid for _, uid in pairs if uid in view.infos and SEEN not in view.infos[uid].flags
+            uid
+            for _, uid in pairs
+            if uid in view.infos and uid not in view.expunged and SEEN not in view.infos[uid].flags
         ]
         if to_mark:
             changed, _ = view.folder.store_flags(to_mark, [SEEN], "add")
@@ -198,10 +209,13 @@ def fetch_lines(
     missing = False
     from_index = all(isinstance(i, str) and i in _INDEX_ITEMS for i in items)
     for seq, uid in pairs:
-        if uid not in view.infos or uid in view.expunged:
+        if uid not in view.infos:
             missing = True
             continue
         if from_index:
+            if uid in view.expunged and by_uid:
+                missing = True
+                continue
             parts = b" ".join(_INDEX_ITEMS[i](view, uid) for i in items)  # type: ignore[index]
             lines.append(b"* %d FETCH (%s)\r\n" % (seq, parts))
             continue
@@ -209,20 +223,49 @@ def fetch_lines(
         if uid in marked and "FLAGS" not in items:
             wanted = (*items, "FLAGS")
         try:
+            if uid in view.expunged:
+                raise MessageNotFound(uid)
             pieces = _message_pieces(_Message(view, uid), wanted)
         except MessageNotFound:
             missing = True
-            continue
+            if by_uid:
+                continue
+            pieces = _message_pieces(_Message(view, uid), wanted, expunged=True)
         lines.append(b"* %d FETCH (" % seq)
         lines.extend(pieces)
         lines.append(b")\r\n")
     return lines, missing
 
 
-def _message_pieces(message: _Message, items: tuple[FetchItem, ...]) -> list[Piece]:
+# What a sequence-number FETCH answers for content that is gone (Dovecot's placeholders).
+_GONE_ENVELOPE = b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"
+_GONE_BODY = b'("text" "plain" NIL NIL NIL "7bit" 0 0)'
+
+
+def _gone_item(message: _Message, item: FetchItem) -> bytes:
+    """``item`` of a message expunged elsewhere: index data as known, content as NIL."""
+    view, uid = message.view, message.uid
+    if isinstance(item, Section):
+        return _section_name(item) + b" NIL"
+    if isinstance(item, str) and item in _INDEX_ITEMS:
+        return _INDEX_ITEMS[item](view, uid)
+    if item in ("ENVELOPE", "BODYSTRUCTURE", "BODY"):
+        cached = view.folder.get_cached(uid, item.lower())
+        if cached is None:
+            cached = _GONE_ENVELOPE if item == "ENVELOPE" else _GONE_BODY
+        return item.encode() + b" " + cached
+    return str(item).encode() + b" NIL"  # RFC822, RFC822.HEADER, RFC822.TEXT
+
+
+def _message_pieces(
+    message: _Message, items: tuple[FetchItem, ...], *, expunged: bool = False
+) -> list[Piece]:
     out: list[Piece] = []
     for index, item in enumerate(items):
         if index:
             out.append(b" ")
-        out.extend(_item_pieces(message, item))
+        if expunged:
+            out.append(_gone_item(message, item))
+        else:
+            out.extend(_item_pieces(message, item))
     return out

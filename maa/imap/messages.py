@@ -4,11 +4,13 @@ modifiers of RFC 7162 and ESEARCH's RETURN (RFC 4731)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from maa.imap import condstore
 from maa.imap import fetch as fetch_executor
 from maa.imap import search as search_executor
 from maa.imap import sort as sort_executor
-from maa.imap.selected import SelectedView
+from maa.imap.selected import SelectedView, unknown_system_flag
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.proto.imap import commands as c
 from maa.proto.imap import esearch
@@ -17,7 +19,11 @@ from maa.proto.imap.modifiers import ModSeq
 from maa.proto.imap.sequence import SequenceSet, format_uid_set
 from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import Transition
-from maa.storage.interface import SEEN, SYSTEM_FLAGS, FolderNotFound
+from maa.storage.flags import apply_flags, check_flags
+from maa.storage.interface import SEEN, FlagMode, FolderNotFound
+
+# RFC 5530: another session expunged some of the messages named; the client may NOOP soon.
+EXPUNGE_ISSUED = "[EXPUNGEISSUED] Some messages were already expunged"
 
 
 def select(session: Session, cmd: c.Select) -> Reply:
@@ -48,9 +54,7 @@ def select(session: Session, cmd: c.Select) -> Reply:
     first_unseen = next(
         (seq for seq, uid in enumerate(view.uids, 1) if SEEN not in view.infos[uid].flags), None
     )
-    out.append(b"* FLAGS " + view.flags_line() + b"\r\n")
-    permanent = b"()" if view.readonly else view.flags_line()[:-1] + b" \\*)"
-    out.append(b"* OK [PERMANENTFLAGS " + permanent + b"] Limited\r\n")
+    out.extend(view.flags_responses())
     out.append(b"* %d EXISTS\r\n" % view.exists)
     out.append(b"* %d RECENT\r\n" % len(view.recent))
     if first_unseen is not None:
@@ -126,10 +130,10 @@ def fetch(session: Session, cmd: c.Fetch) -> Reply:
                 condstore.vanished_earlier(condstore.vanished_in(view, since, cmd.sequence))
             )
         targets = [(n, u) for n, u in targets if u in view.infos and view.infos[u].modseq > since]
-    lines, missing = fetch_executor.fetch_lines(view, targets, items)
+    lines, missing = fetch_executor.fetch_lines(view, targets, items, by_uid=cmd.uid)
     session.out.extend(lines)
     if missing:
-        return no("[EXPUNGEISSUED] Some of the requested messages no longer exist")
+        return ok(EXPUNGE_ISSUED)
     return ok("Fetch completed")
 
 
@@ -180,33 +184,38 @@ def store(session: Session, cmd: c.Store) -> Reply:
     view = session.need_view()
     if view.readonly:
         return no("[READ-ONLY] Mailbox is read-only")
-    for flag in cmd.flags:
-        if flag.startswith("\\") and flag not in SYSTEM_FLAGS:
-            return bad(f"Invalid system flag {flag}")
+    flag = unknown_system_flag(cmd.flags)
+    if flag is not None:
+        return bad(f"Invalid system flag {flag}")
     targets = _targets(session, cmd.sequence, cmd.uid)
     if isinstance(targets, Reply):
         return targets
     if cmd.unchanged_since is not None:
         session.enable_condstore()
     uids = [uid for _, uid in targets if uid not in view.expunged]
+    mode = cast(FlagMode, cmd.mode)
     changed, refused = view.folder.store_flags(
-        uids,
-        cmd.flags,
-        cmd.mode,  # type: ignore[arg-type]
-        unchanged_since=cmd.unchanged_since,
+        uids, cmd.flags, mode, unchanged_since=cmd.unchanged_since
     )
     view.update(changed)
+    session.out.extend(view.new_flags())
     changed_uids = {info.uid for info in changed}
     failed = set(refused)
+    asked = check_flags(cmd.flags)
     for seq, uid in targets:
         if uid not in view.infos or uid in view.expunged or uid in failed:
             continue
+        flags = view.infos[uid].flags
+        if uid not in changed_uids and apply_flags(flags, asked, mode) != flags:
+            continue  # storage had it to change but did not: gone meanwhile (EXPUNGE follows)
         if not cmd.silent:
             session.out.append(view.flags_fetch(seq, uid, with_uid=cmd.uid))
         elif view.condstore and uid in changed_uids:
             # RFC 7162 3.1.3: .SILENT hides FLAGS, but the new MODSEQ is still told.
             session.out.append(view.flags_fetch(seq, uid, with_uid=cmd.uid, flags=False))
-    if any(uid in view.expunged for _, uid in targets):
+    if not cmd.uid and any(uid in view.expunged for _, uid in targets):
+        # A UID STORE ignores UIDs that are gone (their EXPUNGE follows); by sequence
+        # number the client must hear that some of its messages could not be changed.
         return no("[EXPUNGEISSUED] Some of the requested messages no longer exist")
     if failed:
         numbers = sorted(uid if cmd.uid else view.seq_of(uid) for uid in failed)
@@ -226,6 +235,10 @@ def copy(session: Session, cmd: c.Copy) -> Reply:
         dest = session.need_store().folder(name)
     except FolderNotFound:
         return no("[TRYCREATE] Mailbox doesn't exist")
+    if not cmd.uid and any(uid in view.expunged for _, uid in targets):
+        # RFC 3501 6.4.7: a failed COPY leaves the destination as it was, so nothing is
+        # copied when a message named by number was expunged by another session.
+        return no("[EXPUNGEISSUED] Some of the requested messages no longer exist")
     uids = [uid for _, uid in targets if uid not in view.expunged]
     verb = "Move" if cmd.move else "Copy"
     if not uids:

@@ -11,7 +11,7 @@ from maa.imap import headercache
 from maa.imap.selected import SelectedView
 from maa.proto.imap import searchkeys as k
 from maa.proto.imap.modifiers import ModSeq
-from maa.storage.interface import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
+from maa.storage.interface import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, MessageNotFound
 
 _FLAG_KEYS: dict[str, tuple[str, bool]] = {
     "ANSWERED": (ANSWERED, True),
@@ -143,11 +143,18 @@ def _text_matches(key: k.Text, c: _Candidate) -> bool:
 
 
 def search(view: SelectedView, key: k.SearchKey, *, uid: bool) -> list[int]:
-    """Sequence numbers (or UIDs) of the matching messages, ascending."""
+    """Sequence numbers (or UIDs) of the matching messages, ascending.
+
+    A message another session expunged while the search read it matches nothing: the
+    search goes on (as Dovecot's does) instead of failing for the messages that remain."""
     found: list[int] = []
     for seq, msg_uid in enumerate(view.uids, 1):
         if msg_uid in view.expunged:
             continue
-        if matches(key, _Candidate(view, seq, msg_uid)):
+        try:
+            matched = matches(key, _Candidate(view, seq, msg_uid))
+        except MessageNotFound:
+            continue
+        if matched:
             found.append(msg_uid if uid else seq)
     return found

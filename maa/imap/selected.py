@@ -12,7 +12,7 @@ once it enabled QRESYNC, removals are told as ``* VANISHED uids`` instead of EXP
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from maa.imap.sortdata import SortData
 from maa.proto.imap import response
@@ -21,6 +21,15 @@ from maa.proto.imap.sequence import SequenceSet
 from maa.storage.interface import Folder, MessageInfo
 
 SYSTEM_FLAGS_LINE = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+_SYSTEM_FLAGS_FOLDED = frozenset(f.lower() for f in SYSTEM_FLAGS_LINE)
+
+
+def unknown_system_flag(flags: Iterable[str]) -> str | None:
+    """The first ``\\Name`` that is no system flag; the names match in any case
+    (``\\seen`` is ``\\Seen``, as in RFC 3501's grammar and Dovecot)."""
+    return next(
+        (f for f in flags if f.startswith("\\") and f.lower() not in _SYSTEM_FLAGS_FOLDED), None
+    )
 
 
 class SelectedView:
@@ -50,6 +59,7 @@ class SelectedView:
         self._seen_modseq = status.highestmodseq
         self._seen_count = status.messages
         self.keywords: set[str] = {f for i in infos for f in i.flags if not f.startswith("\\")}
+        self._announced = frozenset(self.keywords)  # the keywords FLAGS last listed
         # Decoded header values SEARCH has looked at, per (kind, field, UID): a second search
         # in the session decodes nothing again. A message's header never changes.
         self.memo: dict[tuple[str, str, int], list[str]] = {}
@@ -108,6 +118,24 @@ class SelectedView:
     def flags_line(self) -> bytes:
         return response.flag_list(list(SYSTEM_FLAGS_LINE) + sorted(self.keywords))
 
+    def flags_responses(self) -> list[bytes]:
+        """``* FLAGS`` and ``* OK [PERMANENTFLAGS]``, as SELECT sends them."""
+        self._announced = frozenset(self.keywords)
+        if self.readonly:
+            permanent = b"* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n"
+        else:
+            permanent = (
+                b"* OK [PERMANENTFLAGS %s \\*)] Flags permitted.\r\n" % (self.flags_line()[:-1])
+            )
+        return [b"* FLAGS " + self.flags_line() + b"\r\n", permanent]
+
+    def new_flags(self) -> list[bytes]:
+        """The FLAGS responses again when a keyword came into use since they were last
+        sent (RFC 3501 7.2.6: the client must record the new list), else nothing."""
+        if self.keywords <= self._announced:
+            return []
+        return self.flags_responses()
+
     def flags_fetch(self, seq: int, uid: int, *, with_uid: bool, flags: bool = True) -> bytes:
         """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` telling a flag change. With QRESYNC
         these always name the UID (as Dovecot's do), since the client keys on UIDs then."""
@@ -164,7 +192,9 @@ class SelectedView:
             self._seen_count = status.messages
             self.uidnext = status.uidnext
             self.highestmodseq = status.highestmodseq
-            lines.extend(self._diff(with_uid))
+            diff = self._diff(with_uid)
+            lines.extend(self.new_flags())
+            lines.extend(diff)
         if allow_expunge and self.expunged:
             lines.extend(self.remove(sorted(self.expunged)))
         return lines

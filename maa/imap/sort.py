@@ -9,7 +9,7 @@ from maa import mail
 from maa.imap import sortdata
 from maa.imap.selected import SelectedView
 from maa.proto.imap.sortcommands import SortCriterion
-from maa.storage.interface import MessageInfo
+from maa.storage.interface import MessageInfo, MessageNotFound
 
 # Each sort key as a function of (message info, its cached keys).
 Key = Callable[[MessageInfo, sortdata.SortData], bytes | float | int]
@@ -37,7 +37,12 @@ def _header_loader(view: SelectedView, uid: int) -> Callable[[], bytes]:
 
 
 def keys_of(view: SelectedView, uid: int, memo: dict[int, sortdata.SortData]) -> sortdata.SortData:
-    return sortdata.sort_data(view.folder, uid, _header_loader(view, uid), memo)
+    """The message's keys; empty ones when another session expunged it meanwhile (it is
+    still in this session's view, so it is still sorted, as Dovecot does)."""
+    try:
+        return sortdata.sort_data(view.folder, uid, _header_loader(view, uid), memo)
+    except MessageNotFound:
+        return _NO_DATA
 
 
 def sort(
