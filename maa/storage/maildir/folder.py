@@ -94,13 +94,19 @@ class MaildirFolder:
 
     def open(self, uid: int) -> BinaryIO:
         state = self._state
+        # The cached row first, without asking the index whether another process wrote: a
+        # name made stale by a rename or expunge elsewhere fails to open, and only then is
+        # the index brought up to date. (A RETR or BODY[] storm opens many files in a row.)
+        row = state.cached_row(uid)
         for attempt in range(2):
-            row = self._row(uid)
+            if row is None:
+                row = self._row(uid)
             try:
-                return open_crlf(open(state.file_path(row), "rb"))
+                return open_crlf(open(state.file_name(row), "rb"))
             except FileNotFoundError:
                 if attempt == 0:
                     state.sync(force=True)  # renamed by another process: find its new name
+                    row = None
         raise MessageNotFound(uid)
 
     def read(self, uid: int, offset: int = 0, length: int | None = None) -> bytes:

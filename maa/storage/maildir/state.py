@@ -57,6 +57,7 @@ class Pending:
 class FolderState:
     def __init__(self, path: Path, owner: tuple[int, int] | None) -> None:
         self.path = path
+        self._dir = str(path)
         self.owner = owner
         self.lock = threading.RLock()
         self.gone = False  # deleted or renamed away: handles still held must not touch it
@@ -154,6 +155,11 @@ class FolderState:
                 self._rows_version = version
             return self._rows
 
+    def cached_row(self, uid: int) -> Row | None:
+        """The row as this process last knew it (None if unknown): no index round trip."""
+        rows = self._rows
+        return rows.get(uid) if rows is not None else None
+
     def infos(self) -> tuple[MessageInfo, ...]:
         """``messages()``: built once per index version, shared by every session."""
         with self.lock:
@@ -206,6 +212,10 @@ class FolderState:
 
     def file_path(self, row: Row) -> Path:
         return self.path / row.subdir / row.filename
+
+    def file_name(self, row: Row) -> str:
+        """``file_path`` as a string, without pathlib's cost on a per-message hot path."""
+        return f"{self._dir}/{row.subdir}/{row.filename}"
 
     # --- appends ----------------------------------------------------------------------------
 
