@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import logging.handlers
 import os
 import socket
 import sys
@@ -69,7 +70,8 @@ def setup_logging(log_file: str | Path | None = None, *, level: int = logging.IN
     handler: logging.Handler
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        # Reopened when logrotate moves the file away, as syslog's files are.
+        handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(MaillogFormatter())
