@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     failed: list[BaseException] = []
 
     def start() -> None:
+        # The pid file is there before any port accepts, so whoever saw a port open finds it.
+        pid_file.parent.mkdir(parents=True, exist_ok=True)
+        pid_file.write_text(f"{os.getpid()}\n")
         try:
             top.privilegedStartService()
             if os.geteuid() == 0 and config.server.user:
@@ -50,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
             failed.append(e)
             r.stop()
             return
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(f"{os.getpid()}\n")
         log.info(None, f"maa starting up (config {config.path})")
 
     def stop() -> Any:
