@@ -19,7 +19,9 @@ class MessageEncoder:
         self._at_line_start = True
         self._body_lines = body_lines  # None for RETR: everything
         self._in_headers = body_lines is not None
-        self._header_line_empty = True  # the current header line has no content so far
+        # The current header line so far while it may still be the blank line (b"" or b"\r",
+        # as a chunk can end between its CR and LF); None once it has content.
+        self._header_start: bytes | None = b""
         self.done = False
         self.octets = 0  # bytes returned by feed, dot-stuffing included
 
@@ -46,17 +48,17 @@ class MessageEncoder:
     def _cut(self, chunk: bytes) -> bytes:
         """The part of ``chunk`` TOP sends: headers, the blank line, then N body lines."""
         end = 0
-        size = len(chunk)
         while self._in_headers:
             newline = chunk.find(b"\n", end)
             if newline < 0:
-                if end < size and chunk[end:] not in (b"\r",):
-                    self._header_line_empty = False
+                if self._header_start is not None:
+                    start = self._header_start + chunk[end:]
+                    self._header_start = start if start in (b"", b"\r") else None
                 return chunk
             line = chunk[end:newline]
-            if self._header_line_empty and line in (b"", b"\r"):
+            if self._header_start is not None and self._header_start + line in (b"", b"\r"):
                 self._in_headers = False  # the blank line ends the headers; it is sent
-            self._header_line_empty = True
+            self._header_start = b""
             end = newline + 1
         remaining = self._body_lines
         assert remaining is not None

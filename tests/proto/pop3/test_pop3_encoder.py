@@ -103,3 +103,11 @@ def test_top_of_any_message_is_a_prefix_of_retr(
     retr = encode(message)
     assert top == encode(message, body_lines=count)
     assert retr.startswith(top[:-3])
+
+
+def test_a_header_line_of_one_cr_split_before_its_crlf_is_not_the_blank_line() -> None:
+    # "\r" then CR LF: a header line holding a CR, not the end of the headers; cut after the
+    # first CR, TOP took the second chunk's CR LF for the blank line.
+    message = b"\r\r\n\r\nbody\r\n"
+    assert encode(message, [1], body_lines=0) == encode(message, body_lines=0)
+    assert encode(message, body_lines=0) == b"\r\r\n\r\n.\r\n"
