@@ -98,7 +98,6 @@ class Intake:
         ret: str | None = None,
         envid: str | None = None,
         received: bool = True,
-        binary: bool = False,
     ) -> None:
         self.store = store
         self.queue_id, self._file = store.create_content()
@@ -110,8 +109,7 @@ class Intake:
         self.arrival = time.time()
         self._ret, self._envid = ret, envid
         self._received = received
-        # BODY=BINARYMIME content (RFC 3030) is taken as sent: no line-end normalizing.
-        self._lines = None if binary else LineNormalizer()
+        self._lines = LineNormalizer()
         self._header_buf: bytearray | None = bytearray()
         self._scan = 0
         self._size = 0
@@ -124,7 +122,7 @@ class Intake:
     # -- streaming -----------------------------------------------------------------------
 
     def write(self, chunk: bytes) -> None:
-        data = self._lines.feed(chunk) if self._lines is not None else chunk
+        data = self._lines.feed(chunk)
         if data:
             self._take(data)
 
@@ -248,7 +246,7 @@ class Intake:
     def finish(self) -> IntakeResult:
         """Flush, apply what header_checks decided, and (unless rejected or discarded) make the
         message durable in the queue."""
-        tail = self._lines.flush() if self._lines is not None else b""
+        tail = self._lines.flush()
         if tail:
             self._take(tail)
         if self._header_buf is not None:

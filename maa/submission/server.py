@@ -284,7 +284,6 @@ class SmtpSession(Protocol, TimeoutMixin):
                 header_checks=self.factory.router.header_checks,
                 ret=(self._mail_params.get("RET") or "").upper() or None,
                 envid=self._mail_params.get("ENVID"),
-                binary=(self._mail_params.get("BODY") or "").upper() == "BINARYMIME",
             )
         except OSError as e:
             log.error(None, f"{self.label}: cannot create a queue file: {e}")

@@ -381,7 +381,6 @@ class SmtpEngine:
             "CHUNKING",
         ]
         if self.dialect is Dialect.SMTP:
-            exts.insert(4, "BINARYMIME")
             exts += ["SMTPUTF8", "DSN"]
             if self.settings.starttls and not self.tls_active:
                 exts.append("STARTTLS")
@@ -433,10 +432,6 @@ class SmtpEngine:
         self._events.append(event)
 
     def _data(self, cmd: c.Data) -> None:
-        assert self.mail is not None
-        if self.mail.params.get("BODY") == "BINARYMIME":
-            self._error(r.S503_BINARYMIME_DATA)
-            return
         self.state = next_state(self.state, Trigger.DATA)
         self._decoder = DotDecoder()
         self._size = 0

@@ -15,11 +15,12 @@ from maa.proto.smtp.replies import S552_TOO_BIG, S553_NEEDS_SMTPUTF8, Reply
 MAX_SIZE_DIGITS = 15
 
 BODY_TYPES = ("7BIT", "8BITMIME", "BINARYMIME")
-# BODY types per dialect. LMTP saves into Maildir/mbox with LF line ends, where a lone LF of
-# binary content would come back as CR LF, so LMTP offers no BINARYMIME (nor does Dovecot's).
+# BODY types per dialect. Maildir and mbox keep LF line ends, so a lone LF or CR of binary
+# content would not come back as sent: neither dialect offers BINARYMIME (nor do Dovecot's
+# LMTP and Postfix's smtpd), and BODY=BINARYMIME is refused with 555 at MAIL.
 BODY_TYPES_OF: dict[str, tuple[str, ...]] = {
     "LMTP": ("7BIT", "8BITMIME"),
-    "SMTP": BODY_TYPES,
+    "SMTP": ("7BIT", "8BITMIME"),
 }
 NOTIFY_WORDS = frozenset({"NEVER", "SUCCESS", "FAILURE", "DELAY"})
 

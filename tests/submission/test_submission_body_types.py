@@ -1,0 +1,70 @@
+"""BODY types on the SMTP front: BINARYMIME is neither offered nor accepted, since local
+delivery keeps LF line ends and binary content would not come back as sent (Postfix's smtpd
+does not offer it either); 8BITMIME and BDAT still carry the message as sent."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from typing import Any
+
+import pytest_twisted
+from front_support import Front
+from support import client_ssl_context
+
+PASSWORD = "secret"
+
+
+def threaded(fn: Callable[[], Any]) -> Any:
+    from twisted.internet import threads
+
+    return threads.deferToThread(fn)
+
+
+@pytest_twisted.inlineCallbacks
+def test_binarymime_on_submission_is_refused_at_mail(front: Callable[..., Front]) -> None:
+    f = front()
+
+    def client() -> Any:
+        with smtplib.SMTP("127.0.0.1", f.submission, timeout=10) as s:
+            s.starttls(context=client_ssl_context())
+            s.ehlo("client.test")
+            offered = dict(s.esmtp_features)
+            s.login("alice@example.test", PASSWORD)
+            refused = s.mail("alice@example.test", ["BODY=BINARYMIME"])
+            # The transaction did not start: RCPT is out of sequence, a new MAIL works.
+            rcpt = s.rcpt("bob@example.test")
+            accepted = s.mail("alice@example.test", ["BODY=8BITMIME"])
+            return offered, refused, rcpt[0], accepted[0]
+
+    offered, refused, rcpt, accepted = yield threaded(client)
+    assert "binarymime" not in offered and "8bitmime" in offered and "chunking" in offered
+    assert refused == (555, b"5.5.4 Unsupported BODY type BINARYMIME")
+    assert rcpt == 503
+    assert accepted == 250
+
+
+@pytest_twisted.inlineCallbacks
+def test_eight_bit_body_by_bdat_arrives_as_sent(front: Callable[..., Front]) -> None:
+    f = front()
+    body = "Subject: grüße\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nÄpfel\r\n"
+
+    def client() -> Any:
+        with smtplib.SMTP("127.0.0.1", f.submission, timeout=10) as s:
+            s.starttls(context=client_ssl_context())
+            s.ehlo("client.test")
+            s.login("alice@example.test", PASSWORD)
+            s.mail("alice@example.test", ["BODY=8BITMIME"])
+            s.rcpt("bob@example.test")
+            data = body.encode("utf-8")
+            s.send(b"BDAT %d LAST\r\n" % len(data) + data)
+            return s.getreply()
+
+    code, text = yield threaded(client)
+    assert code == 250 and b"queued as" in text
+    yield f.wait_inbox("bob@example.test")
+    user = f.ctx.userdb.lookup("bob@example.test")
+    assert user is not None
+    folder = f.ctx.stores.open(user).folder("INBOX")
+    raw = folder.read(folder.messages()[0].uid)
+    assert "\r\n\r\nÄpfel\r\n".encode() in raw
