@@ -177,6 +177,8 @@ class SmtpSession(Protocol, TimeoutMixin):
             if reply.ok:
                 self._mail_params = dict(event.params)
                 self._recipients = []
+            else:
+                self._log_reject("MAIL", reply, event.address)
             self.engine.answer(reply)
         elif isinstance(event, smtp.RcptTo):
             self._rcpt(event)
@@ -213,13 +215,19 @@ class SmtpSession(Protocol, TimeoutMixin):
             self._recipients.extend(recipients)
         else:
             sender = self.engine.mail.address if self.engine.mail else ""
-            log.info(
-                "NOQUEUE",
-                f"reject: RCPT from {self.label}: {reply.code} {reply.status} "
-                f"{reply.lines[0]}; from=<{sender}> to=<{event.address}> "
-                f"proto={self._protocol()} helo=<{self._helo}>",
-            )
+            self._log_reject("RCPT", reply, sender, event.address)
         self.engine.answer(reply)
+
+    def _log_reject(
+        self, stage: str, reply: Reply, sender: str, recipient: str | None = None
+    ) -> None:
+        """Postfix's ``NOQUEUE: reject:`` line, which admins grep and fail2ban reads."""
+        to = f" to=<{recipient}>" if recipient is not None else ""
+        log.info(
+            "NOQUEUE",
+            f"reject: {stage} from {self.label}: {reply.code} {reply.status} "
+            f"{reply.lines[0]}; from=<{sender}>{to} proto={self._protocol()} helo=<{self._helo}>",
+        )
 
     def _auth(self, event: smtp.AuthCredentials) -> None:
         if event.authzid and event.authzid != event.authcid:

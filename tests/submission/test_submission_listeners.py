@@ -76,7 +76,7 @@ def test_implicit_tls_submission_with_auth(front: Callable[..., Front]) -> None:
 
 
 @pytest_twisted.inlineCallbacks
-def test_submission_requires_auth_before_mail(front: Callable[..., Front]) -> None:
+def test_submission_requires_auth_before_mail(front: Callable[..., Front], maillog) -> None:
     f = front()
 
     def client() -> Any:
@@ -86,6 +86,10 @@ def test_submission_requires_auth_before_mail(front: Callable[..., Front]) -> No
 
     mail, _rcpt = yield threaded(client)
     assert mail == S530
+    assert (
+        "NOQUEUE: reject: MAIL from localhost[127.0.0.1]: 530 5.7.0 Authentication required; "
+        "from=<alice@example.test> proto=ESMTP helo=<client.test>"
+    ) in maillog.text
 
 
 @pytest_twisted.inlineCallbacks
@@ -194,7 +198,7 @@ def test_alias_delivers_to_two_users(front: Callable[..., Front]) -> None:
 
 
 @pytest_twisted.inlineCallbacks
-def test_sender_must_be_owned_by_the_user(front: Callable[..., Front]) -> None:
+def test_sender_must_be_owned_by_the_user(front: Callable[..., Front], maillog) -> None:
     f = front(
         files={"aliases": "boss@example.test  alice@example.test\n"},
         submission={"aliases": "aliases"},
@@ -216,6 +220,10 @@ def test_sender_must_be_owned_by_the_user(front: Callable[..., Front]) -> None:
         b"5.7.1 <bob@example.test>: Sender address rejected: not owned by user alice@example.test",
     )
     assert alias[0] == 250 and detail[0] == 250
+    assert (
+        "NOQUEUE: reject: MAIL from localhost[127.0.0.1]: 553 5.7.1 <bob@example.test>: "
+        "Sender address rejected: not owned by user alice@example.test; from=<bob@example.test>"
+    ) in maillog.text
 
 
 @pytest_twisted.inlineCallbacks
