@@ -102,6 +102,9 @@ _VERBS = {"delete": "Deleted", "hold": "Placed on hold", "release": "Released fr
 
 def change(config: Config, action: str, ids: list[str]) -> int:
     store = admin.open_store(config)
+    if config.server.log_file and not logging.getLogger("maa").handlers:
+        # postsuper's lines go to the mail log too: who removed a message, and when.
+        setup_logging(config.server.log_file)
     operation = {"delete": admin.delete, "hold": admin.hold, "release": admin.release}[action]
     if action == "delete" and ids == ["ALL"]:
         ids = [q.envelope.queue_id for q in store.messages()]

@@ -16,8 +16,11 @@ import time
 from pathlib import Path
 
 from maa.config import Config
+from maa.log import service_log
 from maa.queue.delivery import Deliverer, set_due
 from maa.queue.store import MANAGER_LOCK, NoSuchMessage, QueuedMessage, QueueStore
+
+log = service_log("postsuper")
 
 # How long delete/hold wait for a delivery in progress to finish with the message.
 BUSY_WAIT = 30.0
@@ -161,6 +164,7 @@ def delete(store: QueueStore, queue_id: str) -> None:
     with store.lock(queue_id, wait=BUSY_WAIT):
         found = store.find(queue_id)
         store.remove(found.queue, queue_id)
+    log.info(queue_id, "removed")
 
 
 def hold(store: QueueStore, queue_id: str) -> None:
@@ -169,6 +173,7 @@ def hold(store: QueueStore, queue_id: str) -> None:
         found = store.find(queue_id)
         if found.queue != "hold":
             store.move(queue_id, found.queue, "hold")
+            log.info(queue_id, "placed on hold")
 
 
 def release(store: QueueStore, queue_id: str) -> None:
@@ -179,3 +184,4 @@ def release(store: QueueStore, queue_id: str) -> None:
             raise NoSuchMessage(f"{queue_id} is not on hold")
         store.move(queue_id, "hold", "deferred")
         set_due(store.path("deferred", queue_id), time.time())
+    log.info(queue_id, "released from hold")

@@ -4,6 +4,7 @@ when no server runs."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import sys
 import time
@@ -136,3 +137,25 @@ def test_queue_id_path_traversal_is_refused(
         status, out = queue_cmd(path, action, "../victim", capsys=capsys)
         assert status == 66 and "no such message" in out
     assert victim.read_text() == "keep me"
+
+
+def test_delete_hold_release_are_logged_in_the_mail_log(tmp_path: Path) -> None:
+    """As postsuper's are: the admin can tell from the log who took a message out, and when."""
+    import subprocess
+
+    path = write_config(tmp_path / "etc", server={"log_file": "maillog"})
+    store, held = queue_one(path)
+    _, deleted = queue_one(path)
+
+    def maa_queue(*args: str) -> None:
+        cmd = [sys.executable, "-m", "maa", "queue", "-c", str(path), *args]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+    maa_queue("hold", held)
+    maa_queue("release", held)
+    maa_queue("delete", deleted)
+    log = (load_config(path).data_dir / "maillog").read_text()
+    assert re.search(rf"maa/postsuper\[\d+\]: {held}: placed on hold$", log, re.M)
+    assert re.search(rf"maa/postsuper\[\d+\]: {held}: released from hold$", log, re.M)
+    assert re.search(rf"maa/postsuper\[\d+\]: {deleted}: removed$", log, re.M)
+    assert store.ids("deferred") == [held]
