@@ -6,6 +6,7 @@ import io
 import mailbox
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -27,12 +28,19 @@ def numbered(n: int, size: int = 20_000) -> bytes:
 
 
 def independent_parse(path: Path) -> list[bytes]:
-    """The messages of an mbox as Python's own mailbox module sees them (LF form)."""
+    """The messages of an mbox as Python's own mailbox module sees them (LF form), without
+    the Content-Length header maa writes (these bodies hold no "From " lines, which Python's
+    mailbox, knowing nothing of Content-Length, would take for separators)."""
     box = mailbox.mbox(path, create=False)
     try:
-        return [box.get_bytes(key) for key in box.iterkeys()]
+        return [_without_content_length(box.get_bytes(key)) for key in box.iterkeys()]
     finally:
         box.close()
+
+
+def _without_content_length(message: bytes) -> bytes:
+    header, blank, body = message.partition(b"\n\n")
+    return re.sub(rb"(?im)^Content-Length:[^\n]*\n", b"", header + b"\n") + blank[1:] + body
 
 
 def lf(message: bytes) -> bytes:
@@ -226,9 +234,10 @@ def test_status_headers_rewritten_by_a_mail_reader_keep_the_uid(tmp_path: Path) 
     assert [i.uid for i in inbox.messages()] == uids
     info = inbox.message(uids[1])
     assert info.flags == {FLAGGED, SEEN, ANSWERED}
+    # As Dovecot, the status headers are state, not content: readers are not shown them.
     shown = inbox.read(uids[1])
-    assert b"\r\nStatus: RO\r\nX-Status: A\r\n" in shown
-    assert info.size == len(shown) == len(numbered(1, 300)) + len(b"Status: RO\r\nX-Status: A\r\n")
+    assert shown == numbered(1, 300)
+    assert info.size == len(shown)
     assert inbox.get_cached(uids[1], "envelope") is None  # content changed: parse again
     assert inbox.vanished_since(0) == []
     assert inbox.read(uids[2]) == numbered(2, 300)

@@ -35,7 +35,9 @@ def test_lmtp_imap_pop3_over_mbox(tmp_path: Path) -> None:
         mbox = server.data_dir / "mail" / "example.test" / "alice" / "inbox"
         disk = mbox.read_bytes()
         assert disk.startswith(b"From carol@example.test ")  # the envelope sender
-        assert b"\n>From the start of a line.\n>>From a quoted one.\n" in disk
+        # Bodies verbatim, as Dovecot writes them, kept whole by a Content-Length header.
+        assert b"\n\nFrom the start of a line.\n>From a quoted one.\n" in disk
+        assert b"\nContent-Length: " in disk
         assert b"\r" not in disk
 
         with imaplib.IMAP4("127.0.0.1", server.ports["imap"]) as imap:

@@ -115,7 +115,8 @@ class MboxFolder(FolderView):
                 raise MessageNotFound(f"UID {uid} not in {self._name}")
             remaining = record.size
             raw = mbox_format.open_range(fd, record.body_offset, record.body_end)
-            for piece in mbox_format.decode_message(raw):
+            length = record.body_end - record.body_offset
+            for piece in mbox_format.decode_message(raw, length):
                 if remaining <= 0:
                     break
                 piece = piece[:remaining]

@@ -1,8 +1,18 @@
-"""The mbox file format: ``From `` separator lines, mboxrd quoting, LF on disk and CRLF shown.
+"""The mbox file format: ``From `` separator lines, body quoting, LF on disk and CRLF shown.
 
-On disk each message is ``From <sender> <asctime date>\\n``, the message with LF line ends and
-every line matching ``>*From `` given one more ``>`` (mboxrd), then one empty line. Reading
-undoes both: one ``>`` comes off every ``>+From `` line and every LF becomes CRLF.
+On disk each message is ``From <sender> <asctime date>\\n``, the message with LF line ends, then
+one empty line. A message is stored in one of two ways, told apart by its own header:
+
+- as Dovecot writes it: the body verbatim, its length on disk in a ``Content-Length:`` header
+  (which is what keeps a ``From `` line inside it from being taken for a separator). Dovecot
+  neither quotes nor unquotes ``From `` lines, so this is the form both read byte for byte;
+- mboxrd, for a header too long to hold a ``Content-Length:`` (and as other programs write
+  without one): every line matching ``>*From `` gets one more ``>``, and reading takes one
+  ``>`` off every ``>+From `` line.
+
+A message is taken as verbatim exactly when its header has one ``Content-Length:`` equal to
+the length of its body on disk. Dovecot's state headers (``mbox_hide_headers``: Status,
+X-Status, X-Keywords, X-UID, X-IMAPbase, X-IMAP, Content-Length) are never shown to readers.
 
 Everything here streams: a message is handled a block of whole lines (or ``LINE_CHUNK`` bytes
 of a long line) at a time, never whole, and a file is scanned through ``mmap`` without copying
@@ -20,7 +30,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 FROM_ = b"From "
 # The longest piece of one line held at once. Lines longer than this (base64 without line
@@ -39,7 +49,7 @@ MAX_FROM_LINE = 1000
 HEADER_SCAN_LIMIT = 64 * 1024
 
 _QUOTED_FROM = re.compile(rb"^>+From ", re.MULTILINE)
-_QUOTE_FROM = re.compile(rb"^(?=>*From )", re.MULTILINE)  # where mboxrd adds a ">"
+QUOTE_FROM = re.compile(rb"^(?=>*From )", re.MULTILINE)  # where mboxrd adds a ">"
 _UNQUOTE_FROM = re.compile(rb"^>(?=>*From )", re.MULTILINE)  # the ">" a reader removes
 # ctime() form, as every MTA writes it: "Mon Nov  3 14:02:11 2025", maybe with a zone after.
 _ASCTIME = re.compile(
@@ -50,6 +60,14 @@ _ASCTIME = re.compile(
 _MONTHS = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun"]
 _MONTHS += [b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"]
 _STRICT_FROM_LINE = re.compile(rb"From \S+ +" + _ASCTIME.pattern + rb"\s*$")
+# The headers Dovecot keeps its state in and hides from clients (``mbox_hide_headers`` in its
+# mbox-storage.c); maa hides them too and drops them from messages it saves, as Dovecot does,
+# so a message reads the same through either.
+_HIDDEN_HEADER = re.compile(
+    rb"^(?:Content-Length|Status|X-IMAP|X-IMAPbase|X-Keywords|X-Status|X-UID)[ \t]*:"
+    rb"[^\n]*\n(?:[ \t][^\n]*\n)*",
+    re.MULTILINE | re.IGNORECASE,
+)
 _CONTENT_LENGTH = re.compile(
     rb"^Content-Length:[ \t]*(\d{1,15})[ \t]*$", re.MULTILINE | re.IGNORECASE
 )
@@ -104,6 +122,9 @@ class EncodeResult:
 
     written: int = 0
     size: int = 0
+    # Whether ``>*From `` lines get one more ``>`` (mboxrd). Read as each piece is made, so a
+    # writer may decide after the header, once it knows whether a Content-Length fits.
+    quote: bool = True
 
 
 def _line_runs(source: BinaryIO, *, hold_cr: bool) -> Iterator[tuple[bytes, bool]]:
@@ -155,8 +176,8 @@ def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
     for piece, at_start in _line_runs(source, hold_cr=True):
         head, rest = _split_first_line(piece, at_start)
         quoted = 0
-        if FROM_ in rest:
-            rest, quoted = _QUOTE_FROM.subn(b">", rest)
+        if result.quote and FROM_ in rest:
+            rest, quoted = QUOTE_FROM.subn(b">", rest)
         data = (head + rest).replace(b"\r\n", b"\n")
         result.size += len(data) + data.count(b"\n") - quoted
         result.written += len(data)
@@ -168,13 +189,82 @@ def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
         yield b"\n"
 
 
-def decode_message(raw: BinaryIO) -> Iterator[bytes]:
-    """The CRLF form of a message whose on-disk body ``raw`` yields, in pieces."""
+def decode_message(raw: BinaryIO, length: int) -> Iterator[bytes]:
+    """The CRLF form of a message whose on-disk form (``length`` bytes) ``raw`` yields, in
+    pieces: hidden headers left out, ``>From`` unquoted unless it is stored verbatim."""
+    head = raw.read(min(length, HEADER_SCAN_LIMIT))
+    header_length = message_header_length(head, length)
+    if header_length < 0:  # a header too long to look at: mboxrd, nothing hidden
+        yield from _decode_body(cast(BinaryIO, _Prefixed(head, raw)), unquote=True)
+        return
+    header = head[:header_length]
+    verbatim = stored_verbatim(header, length - header_length - 1)
+    header = _HIDDEN_HEADER.sub(b"", header)
+    if not verbatim and FROM_ in header:
+        header = _UNQUOTE_FROM.sub(b"", header)
+    yield header.replace(b"\n", b"\r\n")
+    rest = cast(BinaryIO, _Prefixed(head[header_length:], raw))
+    yield from _decode_body(rest, unquote=not verbatim)
+
+
+def _decode_body(raw: BinaryIO, *, unquote: bool) -> Iterator[bytes]:
+    if not unquote:
+        while block := raw.read(READ_BLOCK):
+            yield block.replace(b"\n", b"\r\n")
+        return
     for piece, at_start in _line_runs(raw, hold_cr=False):
         head, rest = _split_first_line(piece, at_start)
         if FROM_ in rest:
             rest = _UNQUOTE_FROM.sub(b"", rest)
         yield (head + rest).replace(b"\n", b"\r\n")
+
+
+class _Prefixed(io.RawIOBase):
+    """``prefix``, then the rest of ``source``: bytes already read put back in front."""
+
+    def __init__(self, prefix: bytes, source: BinaryIO) -> None:
+        self._prefix = prefix
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._prefix:
+            data, self._prefix = self._prefix, b""
+            return data
+        return self._source.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def message_header_length(head: bytes, length: int) -> int:
+    """How many bytes of a message are its header, through the LF before the empty line;
+    ``head`` is its first bytes, ``length`` its whole length on disk. A message with no empty
+    line that lies whole in ``head`` is all header; -1 if the header runs past ``head``."""
+    blank = header_end(head)
+    if blank >= 0:
+        return blank
+    return length if len(head) >= length else -1
+
+
+def stored_verbatim(header: bytes, body_length: int) -> bool:
+    """Whether a message is stored as Dovecot writes it, body unquoted: its header has one
+    ``Content-Length:``, equal to the ``body_length`` bytes after the empty line."""
+    found = _CONTENT_LENGTH.findall(header)
+    return body_length >= 0 and len(found) == 1 and int(found[0]) == body_length
+
+
+def hidden_headers(header: bytes) -> bytes:
+    """The header fields of ``header`` that readers are not shown, as they appear in it."""
+    return b"".join(match.group(0) for match in _HIDDEN_HEADER.finditer(header))
+
+
+def without_hidden_headers(header: bytes) -> bytes:
+    return _HIDDEN_HEADER.sub(b"", header)
 
 
 class RangeReader(io.RawIOBase):
@@ -258,7 +348,7 @@ def scan(mm: mmap.mmap, start: int, end: int) -> list[ScannedMessage]:
         line_end = mm.find(b"\n", from_offset, next_start)
         body_offset = next_start if line_end < 0 else line_end + 1
         head = mm[body_offset : min(end, body_offset + HEADER_SCAN_LIMIT)]
-        blank = _header_end(head)
+        blank = header_end(head)
         declared_end = _content_length_end(mm, body_offset, end, head, blank)
         if declared_end is not None and declared_end >= next_start:
             # Unquoted "From " lines inside a message whose length its header gives
@@ -276,7 +366,7 @@ def scan(mm: mmap.mmap, start: int, end: int) -> list[ScannedMessage]:
     return messages
 
 
-def _header_end(head: bytes) -> int:
+def header_end(head: bytes) -> int:
     """Where the header ends in ``head`` (the index of the empty line's LF), or -1."""
     return 0 if head.startswith(b"\n") else head.find(b"\n\n") + 1 or -1
 
@@ -319,12 +409,20 @@ def _measure(
             digest.update(piece)
             newlines += piece.count(b"\n", max(0, body_offset - pos))
         maybe_quoted = True
+    length = body_end - body_offset
+    header_length = message_header_length(head, length)
+    hidden = b""
+    if header_length >= 0:
+        header = head[:header_length]
+        hidden = hidden_headers(header)
+        if stored_verbatim(header, length - header_length - 1):
+            maybe_quoted = False
     quoted = len(_QUOTED_FROM.findall(mm, body_offset, body_end)) if maybe_quoted else 0
     return ScannedMessage(
         from_offset=from_offset,
         body_offset=body_offset,
         body_end=body_end,
-        size=body_end - body_offset - quoted + newlines,
+        size=length - quoted + newlines - len(hidden) - hidden.count(b"\n"),
         fingerprint=digest.digest(),
         loose=loose_fingerprint(from_line, head, body_end - body_offset),
         internal_date=parse_from_date(from_line),

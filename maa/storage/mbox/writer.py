@@ -9,7 +9,6 @@ crash at any moment leaves either the old file or the new one.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import re
 import secrets
@@ -19,11 +18,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from maa.storage.mbox.format import (
+    FROM_,
     HEADER_SCAN_LIMIT,
+    QUOTE_FROM,
     EncodeResult,
     encode_message,
     from_line,
+    header_end,
     loose_fingerprint,
+    without_hidden_headers,
 )
 from maa.storage.mbox.index import Record
 
@@ -38,6 +41,9 @@ TOUCH_EVERY = 16 * 1024 * 1024
 # messages without a Return-Path header).
 DEFAULT_SENDER = "MAILER-DAEMON"
 TEMP_MARK = ".maa-expunge."
+# Room for a Content-Length value, written before the body and filled in after it (Dovecot
+# pads its headers with spaces the same way); 20 digits hold any file size.
+LENGTH_PLACEHOLDER = b" " * 20
 _RETURN_PATH = re.compile(rb"^Return-Path:[ \t]*<([^>\n]{0,255})>", re.MULTILINE | re.IGNORECASE)
 # Beside a folder file while an append is under way: the offset the append started at. Only a
 # writer holding the folder's locks makes it and removes it, so one found by anyone who holds
@@ -96,30 +102,7 @@ def append_messages(
     written = []
     try:
         for source, when in sources:
-            digest = hashlib.blake2b(digest_size=16)
-            from_offset = out.position
-            result = EncodeResult()
-            pieces = encode_message(source, result)
-            header = _take_header(pieces)
-            line = from_line(envelope_sender(b"".join(header)), when)
-            digest.update(line)
-            out.write(line)
-            body_offset = out.position
-            first_pieces: list[bytes] = []  # the head, for loose_fingerprint
-            kept = 0
-            for piece in itertools.chain(header, pieces):
-                digest.update(piece)
-                out.write(piece)
-                if kept < HEADER_SCAN_LIMIT:
-                    first_pieces.append(piece[: HEADER_SCAN_LIMIT - kept])
-                    kept += len(first_pieces[-1])
-            body_end = out.position
-            out.write(b"\n")
-            head = b"".join(first_pieces)
-            loose = loose_fingerprint(line, head, body_end - body_offset)
-            written.append(
-                Written(from_offset, body_offset, body_end, result.size, digest.digest(), loose)
-            )
+            written.append(_append_one(fd, out, source, when))
         out.flush()
         if durable:
             os.fsync(fd)
@@ -129,16 +112,78 @@ def append_messages(
     return written
 
 
-def _take_header(pieces: Iterator[bytes]) -> list[bytes]:
-    """The first pieces of a message, up to the end of its header (or HEADER_SCAN_LIMIT)."""
+def _append_one(fd: int, out: _Output, source: BinaryIO, when: float) -> Written:
+    """Write one message as Dovecot does: its header without the fields Dovecot keeps state
+    in, a ``Content-Length:`` of the body (filled in once the body is written), the body
+    verbatim. A message whose header does not end within ``HEADER_SCAN_LIMIT`` is written
+    mboxrd-quoted instead, with no Content-Length."""
+    from_offset = out.position
+    result = EncodeResult(quote=False)
+    pieces = encode_message(source, result)
+    taken, exhausted = _take_header(pieces)
+    header = b"".join(taken)
+    line = from_line(envelope_sender(header), when)
+    out.write(line)
+    body_offset = out.position
+    blank = header_end(header)
+    length_at = text_start = -1
+    if blank < 0 and exhausted:
+        blank = len(header)  # a message that is all header: nothing to give a length to
+    if blank >= 0:
+        kept = without_hidden_headers(header[:blank])
+        dropped = blank - len(kept)
+        result.size -= dropped + header[:blank].count(b"\n") - kept.count(b"\n")
+        rest = header[blank:]
+        if not rest and FROM_ in kept:
+            kept = QUOTE_FROM.sub(b">", kept)  # no body, so no Content-Length to rely on
+        out.write(kept)
+        if rest:
+            out.write(b"Content-Length: ")
+            length_at = out.position
+            out.write(LENGTH_PLACEHOLDER + b"\n")
+            text_start = out.position + 1  # after the empty line that ends the header
+            out.write(rest)
+    else:
+        result.quote = True
+        out.write(QUOTE_FROM.sub(b">", header))
+    for piece in pieces:
+        out.write(piece)
+    body_end = out.position
+    out.flush()
+    if length_at >= 0:
+        os.pwrite(fd, b"%d" % (body_end - text_start), length_at)
+    fingerprint, loose = _identity(fd, from_offset, body_offset, body_end)
+    out.write(b"\n")
+    return Written(from_offset, body_offset, body_end, result.size, fingerprint, loose)
+
+
+def _identity(fd: int, from_offset: int, body_offset: int, body_end: int) -> tuple[bytes, bytes]:
+    """A written message's fingerprint and loose fingerprint, read back from the file as a
+    scan would compute them (its Content-Length is only known once it is written)."""
+    digest = hashlib.blake2b(digest_size=16)
+    position = from_offset
+    while position < body_end:
+        data = os.pread(fd, min(COPY_CHUNK, body_end - position), position)
+        if not data:
+            raise OSError("mbox file shrank while it was locked")
+        digest.update(data)
+        position += len(data)
+    line = os.pread(fd, body_offset - from_offset, from_offset)
+    head = os.pread(fd, min(HEADER_SCAN_LIMIT, body_end - body_offset), body_offset)
+    return digest.digest(), loose_fingerprint(line, head, body_end - body_offset)
+
+
+def _take_header(pieces: Iterator[bytes]) -> tuple[list[bytes], bool]:
+    """The first pieces of a message, up to the end of its header (or HEADER_SCAN_LIMIT),
+    and whether that was the whole message."""
     taken: list[bytes] = []
     size = 0
     for piece in pieces:
         taken.append(piece)
         size += len(piece)
         if size >= HEADER_SCAN_LIMIT or b"\n\n" in b"".join(taken[-2:]) or taken[0][:1] == b"\n":
-            break
-    return taken
+            return taken, False
+    return taken, True
 
 
 def envelope_sender(header: bytes) -> str:
