@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from maa.queue.admin import open_store
     from maa.queue.cleanup import enqueue_bytes
     from maa.queue.envelope import ClientInfo
-    from maa.queue.routing import Router
+    from maa.queue.routing import Router, with_domain
 
     router = Router(config, open_passwd_file(config))
     login = getpass.getuser()
@@ -153,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         return EX_USAGE
     if args.full_name and not _has_header(headers, "From"):
         name = args.full_name.replace('"', "")
-        headers = f'From: "{name}" <{sender}>\n'.encode() + headers
+        address = with_domain(sender, config.server.hostname)
+        headers = f'From: "{name}" <{address}>\n'.encode() + headers
     recipients = router.envelope_recipients([router.qualify(a) for a in wanted])
     try:
         result = enqueue_bytes(

@@ -20,6 +20,7 @@ from typing import BinaryIO, Literal
 from maa.log import service_log
 from maa.queue.envelope import ClientInfo, Envelope, Recipient
 from maa.queue.headerchecks import HeaderChecks
+from maa.queue.routing import with_domain
 from maa.queue.store import QueueName, QueueStore
 
 log = service_log("cleanup")
@@ -174,7 +175,8 @@ class Intake:
             out.append(raw)
         if not overflow:
             if "from" not in seen:
-                out.append(f"From: {self.sender or 'MAILER-DAEMON'}\r\n".encode())
+                sender = with_domain(self.sender, self.hostname) or "MAILER-DAEMON"
+                out.append(f"From: {sender}\r\n".encode())
             if "date" not in seen:
                 out.append(f"Date: {format_date(self.arrival)}\r\n".encode())
             if "message-id" not in seen:

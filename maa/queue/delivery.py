@@ -27,7 +27,14 @@ from maa.queue.cleanup import enqueue_bytes
 from maa.queue.credentials import Credentials, credentials_for
 from maa.queue.envelope import ClientInfo, Envelope, Recipient
 from maa.queue.outbound import Message, Outcome, SmtpClient
-from maa.queue.routing import FileTable, LocalTarget, RemoteTarget, Router, UnknownTarget
+from maa.queue.routing import (
+    FileTable,
+    LocalTarget,
+    RemoteTarget,
+    Router,
+    UnknownTarget,
+    with_domain,
+)
 from maa.queue.store import MessageBusy, NoSuchMessage, QueueName, QueueStore
 from maa.queue.transport import NextHop
 
@@ -192,7 +199,8 @@ class Deliverer:
     ) -> Envelope:
         addresses = tuple(env.recipients[i].address for i in indexes)
         message = Message(
-            sender=env.sender,
+            # A bare local sender (``root`` from ``maa sendmail``) is no address elsewhere.
+            sender=with_domain(env.sender, self.config.server.hostname),
             recipients=addresses,
             content=self.store.content_path(env.queue_id),
             size=env.size,

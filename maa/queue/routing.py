@@ -183,6 +183,14 @@ class Router:
         return f"{address}@{self.config.server.hostname}"
 
 
+def with_domain(address: str, hostname: str) -> str:
+    """A bare name as it must appear outside this host: ``root`` → ``root@hostname``
+    (Postfix's ``append_at_myorigin``); the null sender and full addresses as they are."""
+    if not address or "@" in address:
+        return address
+    return f"{address}@{hostname}"
+
+
 def dedupe(recipients: list[Recipient]) -> list[Recipient]:
     seen: set[str] = set()
     out: list[Recipient] = []

@@ -148,3 +148,30 @@ def test_root_queues_mail_owned_by_the_server_user(tmp_path: Path) -> None:
         queue / "data" / envelope.name,
     ):
         assert (made.stat().st_uid, made.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid), made
+
+
+def test_bare_sender_of_an_alias_is_qualified_when_mail_leaves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``root`` is an aliases(5) key, so sendmail keeps it bare for local delivery; sent on to
+    another host, the envelope sender and the From: cleanup adds carry ``@hostname``, as
+    Postfix's append_at_myorigin does (``MAIL FROM:<root>`` is no address elsewhere)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "queue"))
+    from smtp_sink_support import Sink
+
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "aliases").write_text("root: bob@example.test\n")
+    with Sink() as sink:
+        relay = {"relayhost": f"[127.0.0.1]:{sink.port}", "aliases": "aliases"}
+        path = write_config(etc, submission=relay)
+        done = maa(
+            path, "sendmail", "-f", "root", "x@remote.test", "root", stdin=b"Subject: s\n\nx\n"
+        )
+        assert done.returncode == 0, done.stderr
+        assert maa_queue(path, "flush", capsys=capsys)[0] == 0
+    [sent] = sink.messages
+    assert sent.sender == "root@mail.example.test"
+    assert email.message_from_bytes(sent.content)["From"] == "root@mail.example.test"
+    [local] = inbox(load_config(path), "bob@example.test")
+    assert local["Return-Path"] == "<root>"
