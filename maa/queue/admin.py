@@ -72,9 +72,13 @@ def format_listing(store: QueueStore) -> str:
         mark = _MARK[queued.queue] or " "
         sender = env.sender or "MAILER-DAEMON"
         rows.append(f"{env.queue_id:<12}{mark}{env.size:>8} {arrival}  {sender}")
-        for r in env.pending:
-            if r.reason:
-                rows.append(f"{'':<13}({r.reason})")
+        # As postqueue -p: a reason at the start of its line, then the recipients it
+        # applies to, each reason once.
+        last_reason = ""
+        for r in sorted(env.pending, key=lambda r: r.reason):
+            if r.reason != last_reason:
+                rows.append(f"({r.reason})")
+            last_reason = r.reason
             rows.append(f"{'':<43}{r.address}")
         rows.append("")
     if not count:

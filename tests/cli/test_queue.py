@@ -159,3 +159,25 @@ def test_delete_hold_release_are_logged_in_the_mail_log(tmp_path: Path) -> None:
     assert re.search(rf"maa/postsuper\[\d+\]: {held}: released from hold$", log, re.M)
     assert re.search(rf"maa/postsuper\[\d+\]: {deleted}: removed$", log, re.M)
     assert store.ids("deferred") == [held]
+
+
+def test_listing_gives_each_deferral_reason_once_as_postqueue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    path = write_config(tmp_path / "etc", submission={"relayhost": f"[127.0.0.1]:{port}"})
+    store = QueueStore.for_data_dir(load_config(path).data_dir)
+    qid = enqueue_bytes(
+        store,
+        b"Subject: two\r\n\r\nhello\r\n",
+        sender="alice@example.test",
+        recipients=[Recipient(a, a) for a in ("x@remote.test", "y@remote.test")],
+        client=ClientInfo(),
+        hostname="mail.example.test",
+    ).queue_id
+    queue_cmd(path, "flush", capsys=capsys)
+    lines = queue_cmd(path, "list", capsys=capsys)[1].splitlines()
+    assert lines[1].startswith(f"{qid} ")
+    assert lines[2] == f"(connect to 127.0.0.1[127.0.0.1]:{port}: Connection refused)"
+    assert [line.strip() for line in lines[3:5]] == ["x@remote.test", "y@remote.test"]
+    assert lines[5:] == ["", "-- 1 Kbytes in 1 Request."]
