@@ -147,10 +147,15 @@ def test_open_relay_refused_on_submission(front: Callable[..., Front]) -> None:
             s.ehlo("spammer.test")
             mail = s.mail("spammer@elsewhere.test")
             rcpt = s.rcpt("victim@remote.test")
-            return mail, rcpt
+        with smtplib.SMTP_SSL(
+            "127.0.0.1", f.submissions, timeout=10, context=client_ssl_context()
+        ) as s:
+            s.ehlo("spammer.test")
+            implicit = s.mail("spammer@elsewhere.test")
+        return mail, rcpt, implicit
 
-    mail, rcpt = yield threaded(client)
-    assert mail == S530
+    mail, rcpt, implicit = yield threaded(client)
+    assert mail == S530 and implicit == S530
     assert rcpt[0] == 503  # no transaction without MAIL
 
 
