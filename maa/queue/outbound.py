@@ -264,7 +264,12 @@ class SmtpClient:
         if dsn and message.envid:
             options.append(f"ENVID={message.envid}")
         everything = (message.sender, *message.recipients)
-        if smtp.has_extn("smtputf8") and not all(a.isascii() for a in everything):
+        if not all(a.isascii() for a in everything):
+            if not smtp.has_extn("smtputf8"):
+                # RFC 6531 3.4: a non-ASCII address cannot be sent at all; waiting for
+                # another try changes nothing (Postfix bounces the same way).
+                text = f"SMTPUTF8 is required, but was not offered by host {relay}"
+                return [Result(a, "bounced", text, "5.6.7", relay) for a in message.recipients]
             options.append("SMTPUTF8")
         code, msg = smtp.mail(message.sender, options)
         if code != 250:

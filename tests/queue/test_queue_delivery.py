@@ -321,3 +321,20 @@ def test_notify_never_suppresses_the_bounce(queue: Callable[..., Queue]) -> None
         )
         assert q.deliverer.run(result.queue_id, "incoming") == "removed"
     assert q.store.ids("incoming") == [] and q.inbox("alice@example.test") == []
+
+
+def test_non_ascii_address_to_a_next_hop_without_smtputf8_bounces(
+    queue: Callable[..., Queue], maillog
+) -> None:
+    """RFC 6531 3.4: the address cannot be sent there, so it bounces now (5.6.7) instead of
+    being retried for the queue's whole lifetime."""
+    with Sink(smtputf8=False) as sink:
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        qid = q.submit("alice@example.test", ["josé@remote.test"])
+        assert q.run_incoming() == ["removed", "removed"]  # the message, then its bounce
+    assert sink.messages == []
+    [dsn] = q.inbox("alice@example.test")
+    report = str(dsn.get_payload()[1])
+    assert "Action: failed" in report and "Status: 5.6.7" in report
+    assert f"{qid}: to=<josé@remote.test>, relay=127.0.0.1[127.0.0.1]:{sink.port}" in maillog.text
+    assert "status=bounced (SMTPUTF8 is required, but was not offered by host" in maillog.text
