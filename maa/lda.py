@@ -191,12 +191,14 @@ def deliver(
     extra_headers: bytes = b"",
     session: str | None = None,
     log_service: str = "lmtp",
+    trace: bool = True,
 ) -> DeliveryResult:
     """Save ``source`` (a seekable binary stream at the message start, or a path) for
     ``user``: into ``folder`` if given and existing, else the recipient's ``+detail`` folder
     if it exists, else INBOX. ``extra_headers`` (CRLF lines, e.g. ``Received:``) go after
-    ``Return-Path`` and ``Delivered-To``. Never raises for storage trouble: the result says
-    what to tell the client."""
+    ``Return-Path`` and ``Delivered-To``, which ``trace=False`` leaves out (an MTA that ran
+    ``maa deliver`` added its own). Never raises for storage trouble: the result says what
+    to tell the client."""
     log = service_log(log_service)
     who = f"{session}: {user.login}" if session else user.login
     if isinstance(source, str | os.PathLike):
@@ -211,6 +213,7 @@ def deliver(
                 extra_headers=extra_headers,
                 session=session,
                 log_service=log_service,
+                trace=trace,
             )
     start = source.tell()
     size = _size_of(source)
@@ -232,7 +235,7 @@ def deliver(
         store.ensure_defaults()
         box = _open_folder(store, folder)
         target = box.name
-        head = trace_headers(sender, recipient) + extra_headers
+        head = (trace_headers(sender, recipient) if trace else b"") + extra_headers
         content: bytes | BinaryIO
         if size <= SMALL_MESSAGE:
             content = head + source.read()

@@ -49,6 +49,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def traced_by_mta(spool: BinaryIO) -> bool:
+    """Whether the message starts with trace headers an MTA put there: Postfix's local(8)
+    (and Exim, sendmail's mail.local) prepend ``Return-Path:`` and ``Delivered-To:`` before
+    running the mailbox command, so adding ours would give the message two of each. The
+    spool is left where it was."""
+    start = spool.tell()
+    first = spool.readline(MAX_FROM_LINE).lower()
+    spool.seek(start)
+    return first.startswith((b"return-path:", b"delivered-to:", b"x-original-to:"))
+
+
 def spool_stdin(source: BinaryIO) -> tuple[BinaryIO, str | None]:
     """Copy ``source`` into an anonymous temp file; drop a leading mbox ``From `` line and
     return the sender it names."""
@@ -105,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
                 recipient=args.address or args.user,
                 folder=args.folder,
                 log_service="lda",
+                trace=not traced_by_mta(stream),
             )
     except Exception as e:  # whatever went wrong, the MTA keeps the mail and retries
         print(f"maa deliver: delivery failed: {e!r}", file=sys.stderr)
