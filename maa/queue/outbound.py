@@ -7,8 +7,9 @@ and would keep the whole message in memory), so MAIL/RCPT/DATA are issued one by
 content is streamed from the queue file with dot-stuffing.
 
 STARTTLS is used whenever the server offers it, without verifying the certificate, like
-Postfix's ``smtp_tls_security_level = may``. Replies map to per-recipient outcomes: 2xx sent,
-4xx or a connection failure deferred, 5xx bounced.
+Postfix's ``smtp_tls_security_level = may``; a failed handshake is retried in plaintext.
+Replies map to per-recipient outcomes: 2xx sent, 4xx or a connection failure deferred, 5xx
+bounced.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ import dns.rdtypes.IN.A
 import dns.rdtypes.IN.AAAA
 import dns.resolver
 
+from maa.log import service_log
 from maa.queue.transport import NextHop
 from maa.tls import address_is_loopback
 
 Outcome = Literal["sent", "deferred", "bounced"]
+
+log = service_log("smtp")
 
 # Postfix waits 300 s for most replies (smtp_*_timeout); a queue worker thread may wait as long.
 REPLY_TIMEOUT = 300.0
@@ -204,6 +208,24 @@ class SmtpClient:
     def _send_to(
         self, host: str, address: str, port: int, message: Message, auth: tuple[str, str] | None
     ) -> list[Result]:
+        try:
+            return self._session(host, address, port, message, auth, starttls=True)
+        except _TlsFailed as e:
+            # smtp_tls_security_level = may: a failed handshake is retried without TLS (as
+            # Postfix does); AUTH is then only done on loopback.
+            log.warning(None, f"{e}; trying again without TLS")
+            return self._session(host, address, port, message, auth, starttls=False)
+
+    def _session(
+        self,
+        host: str,
+        address: str,
+        port: int,
+        message: Message,
+        auth: tuple[str, str] | None,
+        *,
+        starttls: bool,
+    ) -> list[Result]:
         relay = f"{host}[{address}]:{port}"
         try:
             smtp = smtplib.SMTP(
@@ -216,7 +238,9 @@ class SmtpClient:
             smtp.sock.settimeout(self.timeout)
         peer = address
         try:
-            return self._transaction(smtp, relay, message, auth, address_is_loopback(peer))
+            return self._transaction(
+                smtp, relay, message, auth, address_is_loopback(peer), starttls=starttls
+            )
         except _TryNextHost:
             raise
         except (OSError, smtplib.SMTPException, ValueError) as e:
@@ -234,6 +258,8 @@ class SmtpClient:
         message: Message,
         auth: tuple[str, str] | None,
         loopback: bool,
+        *,
+        starttls: bool = True,
     ) -> list[Result]:
         code, msg = smtp.ehlo()
         if code != 250:
@@ -241,8 +267,11 @@ class SmtpClient:
             if code != 250:
                 raise _TryNextHost(f"host {relay} refused to talk to me: {format_reply(code, msg)}")
         tls = False
-        if smtp.has_extn("starttls"):
-            code, msg = smtp.starttls(context=_unverified_tls())
+        if starttls and smtp.has_extn("starttls"):
+            try:
+                code, msg = smtp.starttls(context=_unverified_tls())
+            except OSError as e:  # a refusal (454), an SSL error, a reset mid-handshake
+                raise _TlsFailed(f"TLS handshake with {relay} failed: {_reason(e)}") from e
             tls = code == 220
             smtp.ehlo()
         if auth is not None and smtp.has_extn("auth") and (tls or loopback):
@@ -306,6 +335,10 @@ class SmtpClient:
 
 class _TryNextHost(Exception):
     pass
+
+
+class _TlsFailed(_TryNextHost):
+    """STARTTLS was offered and accepted, then the handshake failed."""
 
 
 def _reason(e: BaseException) -> str:

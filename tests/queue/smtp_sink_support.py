@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,17 @@ class Sink:
         tls: tuple[Path, Path] | None = None,
         credentials: tuple[str, str] | None = None,
         smtputf8: bool = True,
+        tls_setup: Callable[[ssl.SSLContext], None] | None = None,
     ) -> None:
+        """``tls_setup``: called with the STARTTLS context, to make it odd."""
         self.port = port or free_port()
         self.handler = SinkHandler()
         kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(tls[0]), str(tls[1]))
+            if tls_setup is not None:
+                tls_setup(context)
             kwargs["tls_context"] = context
         if credentials is not None:
 

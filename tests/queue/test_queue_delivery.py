@@ -338,3 +338,27 @@ def test_non_ascii_address_to_a_next_hop_without_smtputf8_bounces(
     assert "Action: failed" in report and "Status: 5.6.7" in report
     assert f"{qid}: to=<josé@remote.test>, relay=127.0.0.1[127.0.0.1]:{sink.port}" in maillog.text
     assert "status=bounced (SMTPUTF8 is required, but was not offered by host" in maillog.text
+
+
+def test_failed_starttls_handshake_is_retried_in_plaintext(
+    queue: Callable[..., Queue], maillog
+) -> None:
+    """smtp_tls_security_level = may: the next hop offers STARTTLS but shares no cipher with
+    the client, so the handshake fails; the message goes in plaintext instead of waiting
+    for days."""
+    import ssl
+
+    def no_shared_cipher(context: ssl.SSLContext) -> None:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers("PSK")  # and no PSK identities: nothing the client can use
+
+    q0 = queue()
+    cert, key = Path(q0.ctx.config.tls.cert), Path(q0.ctx.config.tls.key)
+    with Sink(tls=(cert, key), tls_setup=no_shared_cipher) as sink:
+        q = queue(submission={"relayhost": f"[127.0.0.1]:{sink.port}"})
+        qid = q.submit("alice@example.test", ["x@remote.test"])
+        assert q.run_incoming() == ["removed"]
+    [got] = sink.messages
+    assert not got.tls and got.recipients == ["x@remote.test"]
+    assert f"TLS handshake with 127.0.0.1[127.0.0.1]:{sink.port} failed" in maillog.text
+    assert f"{qid}: to=<x@remote.test>" in maillog.text and "status=sent" in maillog.text
