@@ -12,6 +12,7 @@ once it enabled QRESYNC, removals are told as ``* VANISHED uids`` instead of EXP
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable, Iterable
 
 from maa.imap.sortdata import SortData
@@ -46,6 +47,9 @@ class SelectedView:
         self.readonly = readonly
         self.condstore = condstore or qresync  # MODSEQ in every FETCH with FLAGS
         self.qresync = qresync  # VANISHED instead of EXPUNGE
+        # The one storage sync of SELECT; from here on the session syncs once per command
+        # (``sync``), and the folder answers from that in between.
+        folder.refresh()
         status = folder.status()
         infos = folder.messages()
         self.uids: list[int] = [i.uid for i in infos]
@@ -188,35 +192,50 @@ class SelectedView:
             or status.messages != self._seen_count
         ):
             self._dirty = False
+            since = self._seen_modseq
             self._seen_modseq = status.highestmodseq
             self._seen_count = status.messages
             self.uidnext = status.uidnext
             self.highestmodseq = status.highestmodseq
-            diff = self._diff(with_uid)
+            diff = self._diff(with_uid, since)
             lines.extend(self.new_flags())
             lines.extend(diff)
         if allow_expunge and self.expunged:
             lines.extend(self.remove(sorted(self.expunged)))
         return lines
 
-    def _diff(self, with_uid: bool) -> list[bytes]:
+    def _compare(self, info: MessageInfo, seq: int, with_uid: bool, lines: list[bytes]) -> None:
+        """Take ``info`` as the message's state; a FETCH line if its flags (or, with
+        CONDSTORE, its MODSEQ) changed from what the client was told."""
+        old = self.infos[info.uid]
+        self.infos[info.uid] = info
+        if info.flags != old.flags or (self.condstore and info.modseq != old.modseq):
+            self.keywords.update(f for f in info.flags if not f.startswith("\\"))
+            lines.append(self.flags_fetch(seq, info.uid, with_uid=with_uid))
+
+    def _diff(self, with_uid: bool, since: int) -> list[bytes]:
         lines: list[bytes] = []
         infos = self.folder.messages()
-        current = {i.uid: i for i in infos}
         last = self.uids[-1] if self.uids else 0
-        for seq, uid in enumerate(self.uids, 1):
-            info = current.get(uid)
-            if info is None:
-                self.expunged.add(uid)
-            elif info.flags != self.infos[uid].flags or (
-                self.condstore and info.modseq != self.infos[uid].modseq
-            ):
-                self.infos[uid] = info
-                self.keywords.update(f for f in info.flags if not f.startswith("\\"))
-                lines.append(self.flags_fetch(seq, uid, with_uid=with_uid))
-            else:
-                self.infos[uid] = info
-        new = [i for i in infos if i.uid > last]
+        known = bisect.bisect_right(infos, last, key=_uid_of)
+        # Every change raises MODSEQ: when all of this view's messages are still there (as
+        # many as it holds below ``last``, none unknown among the changed), only those with
+        # a MODSEQ above the last one seen need a look, not the whole folder.
+        changed = [i for i in itertools.islice(infos, known) if i.modseq > since]
+        if known == len(self.uids) - len(self.expunged) and all(
+            i.uid in self.infos and i.uid not in self.expunged for i in changed
+        ):
+            for info in changed:
+                self._compare(info, self.seq_of(info.uid), with_uid, lines)
+        else:
+            current = {i.uid: i for i in infos}
+            for seq, uid in enumerate(self.uids, 1):
+                now = current.get(uid)
+                if now is None:
+                    self.expunged.add(uid)
+                else:
+                    self._compare(now, seq, with_uid, lines)
+        new = infos[known:]
         if new:
             recent = set() if self.readonly else self.folder.claim_recent()
             for info in new:
@@ -227,3 +246,7 @@ class SelectedView:
             lines.append(b"* %d EXISTS\r\n" % len(self.uids))
             lines.append(b"* %d RECENT\r\n" % len(self.recent))
         return lines
+
+
+def _uid_of(info: MessageInfo) -> int:
+    return info.uid

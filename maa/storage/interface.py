@@ -171,7 +171,10 @@ class Folder(Protocol):
 
     def refresh(self) -> bool:
         """Pick up changes made by other processes; True if anything changed. Cheap when
-        nothing did (a stat or two)."""
+        nothing did (a stat or two). A holder that calls it (an IMAP session, once per
+        command) decides when such changes show: a driver may then answer ``status()``,
+        ``messages()``, ``claim_recent()`` and ``expunge()`` from the last refresh plus this
+        process's own changes, without looking at the disk again."""
         ...
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:

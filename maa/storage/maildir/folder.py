@@ -37,6 +37,11 @@ class MaildirFolder:
         self._shared = state
         self._name = name
         self._seen = self._snapshot()
+        # Once the holder calls refresh(), it decides when changes made by other processes
+        # are picked up (an IMAP session: once per command): status(), messages(),
+        # claim_recent() and expunge() then answer from the last refresh plus this
+        # process's own changes, without listing the directories again.
+        self._refreshed = False
 
     @property
     def _state(self) -> FolderState:
@@ -57,30 +62,20 @@ class MaildirFolder:
         WATCHERS.notify(("maildir", self._state.path))
 
     def _snapshot(self) -> tuple[int, ...]:
-        meta = self._state.index.meta()
-        keys = ("uidvalidity", "uidnext", "highestmodseq")
-        return (*(int(meta.get(k, "0")) for k in keys), self._state.index.count())
+        status = self._state.status()
+        return (status.uidvalidity, status.uidnext, status.highestmodseq, status.messages)
 
     # --- reading --------------------------------------------------------------------------
 
     def status(self) -> FolderStatus:
         state = self._state
         with state.lock:
-            state.sync()
-            meta = state.index.meta()
-            total, unseen, recent = state.index.counts(int(meta.get("first_recent_uid", "1")))
-            return FolderStatus(
-                uidvalidity=int(meta["uidvalidity"]),
-                uidnext=int(meta.get("uidnext", "1")),
-                highestmodseq=int(meta.get("highestmodseq", "1")),
-                messages=total,
-                unseen=unseen,
-                recent=recent,
-            )
+            self._sync()
+            return state.status()
 
     def messages(self) -> Sequence[MessageInfo]:
         with self._state.lock:
-            self._state.sync()
+            self._sync()
             return self._state.infos()
 
     def _row(self, uid: int) -> Row:
@@ -200,7 +195,6 @@ class MaildirFolder:
                 return updated
             try:
                 os.rename(state.file_path(row), state.file_path(updated))
-                return updated
             except FileNotFoundError:
                 if attempt:
                     return None
@@ -209,6 +203,9 @@ class MaildirFolder:
                 if fresh is None:
                     return None
                 row = fresh
+                continue
+            state.renamed(row, updated)
+            return updated
         return None
 
     # --- removing ---------------------------------------------------------------------------
@@ -216,7 +213,7 @@ class MaildirFolder:
     def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
         state = self._state
         with state.lock:
-            state.sync()
+            self._sync()
             rows = state.rows()
             candidates = rows.keys() if uids is None else set(uids)
             doomed = [rows[u] for u in sorted(candidates) if u in rows and DELETED in rows[u].flags]
@@ -233,6 +230,7 @@ class MaildirFolder:
         for row in rows:
             try:
                 os.unlink(state.file_path(row))
+                state.unlinked(row)
             except FileNotFoundError:
                 retry.append(row.uid)
         if retry:
@@ -242,6 +240,7 @@ class MaildirFolder:
                 if fresh is not None:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(state.file_path(fresh))
+                        state.unlinked(fresh)
         for subdir in sorted({row.subdir for row in rows} | ({"cur"} if retry else set())):
             fsync_dir(state.path / subdir)
         uids = [row.uid for row in rows]
@@ -326,7 +325,7 @@ class MaildirFolder:
         session that looks; that session moves new/ files to cur/."""
         state = self._state
         with state.lock:
-            state.sync()
+            self._sync()
             claimed: set[int] = set()
             moved: list[Row] = []
             with state.index.transaction():
@@ -338,6 +337,7 @@ class MaildirFolder:
                             os.rename(state.file_path(row), state.file_path(target))
                         except FileNotFoundError:
                             continue  # another process claimed it first
+                        state.renamed(row, target)
                         moved.append(target)
                     claimed.add(row.uid)
                 state.index.update_files(moved)
@@ -349,11 +349,16 @@ class MaildirFolder:
     def vanished_since(self, modseq: int) -> list[int]:
         return self._state.index.vanished_since(modseq)
 
+    def _sync(self) -> None:
+        if not self._refreshed:
+            self._state.sync()
+
     def refresh(self) -> bool:
         try:
             self._state.sync()
         except FileNotFoundError as error:
             raise FolderNotFound(self._name) from error
+        self._refreshed = True
         seen, self._seen = self._seen, self._snapshot()
         return seen != self._seen
 

@@ -8,16 +8,17 @@ by the dovecot-uidlist dotlock (UIDs, keywords) and by sqlite's own locking (the
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from maa.storage.interface import MessageInfo, TemporaryStorageError
+from maa.storage.interface import SEEN, FolderStatus, MessageInfo, TemporaryStorageError
 from maa.storage.lineends import CHUNK_SIZE, crlf_size
 from maa.storage.maildir import filename, index, keywords, uidlist
 from maa.storage.maildir.dotlock import dotlock
@@ -29,6 +30,7 @@ from maa.storage.maildir.durable import (
 )
 from maa.storage.maildir.groupcommit import GroupCommit
 from maa.storage.maildir.index import FolderIndex, Row
+from maa.storage.maildir.listing import Listing, list_names
 
 # A directory whose mtime is this close to now may change again within the same timestamp
 # tick without its mtime moving; such a scan is marked dirty so the next refresh rescans
@@ -73,6 +75,11 @@ class FolderState:
         self._rows_version = -1
         self._infos: tuple[MessageInfo, ...] | None = None
         self._infos_of: dict[int, Row] | None = None
+        # The names the index matches, once a stable scan made it known: what a rescan
+        # compares with (None: the next rescan compares every name with the index).
+        self.listing: Listing | None = None
+        # ``status()`` as of an index version, dropped by every write of this process.
+        self._status: tuple[int, FolderStatus] | None = None
         self.appends: GroupCommit[Pending, int] = GroupCommit(self._commit_appends)
         self.sync()
 
@@ -165,11 +172,30 @@ class FolderState:
         with self.lock:
             rows = self.rows()
             if self._infos is None or self._infos_of is not rows:
-                self._infos = tuple(
-                    MessageInfo(r.uid, r.flags, r.vsize, r.date, r.modseq) for r in rows.values()
-                )
+                self._infos = tuple(_info(r) for r in rows.values())
                 self._infos_of = rows
             return self._infos
+
+    def status(self) -> FolderStatus:
+        """Counts and UID/MODSEQ figures, counted once per index version (an IMAP session
+        asks after every command; counting 100,000 rows each time would cost more than
+        the command)."""
+        with self.lock:
+            version = self.index.data_version()
+            if self._status is not None and self._status[0] == version:
+                return self._status[1]
+            meta = self.index.meta()
+            total, unseen, recent = self.index.counts(int(meta.get("first_recent_uid", "1")))
+            status = FolderStatus(
+                uidvalidity=int(meta["uidvalidity"]),
+                uidnext=int(meta.get("uidnext", "1")),
+                highestmodseq=int(meta.get("highestmodseq", "1")),
+                messages=total,
+                unseen=unseen,
+                recent=recent,
+            )
+            self._status = (version, status)
+            return status
 
     def apply(
         self,
@@ -182,31 +208,44 @@ class FolderState:
         delivery does not make the next ``messages()`` reload a large folder. Writes by other
         processes show in sqlite's data_version and drop the cache instead. ``same_infos``:
         only file names changed (new/ to cur/), not what ``messages()`` reports."""
+        status, self._status = self._status, None
         rows = self._rows
         if rows is None or self.index.data_version() != self._rows_version:
             self.invalidate()
             return
         last = next(reversed(rows), 0)
         appended = [row for row in changed if row.uid > last]
+        infos = self._infos if self._infos_of is rows else None
         if len(appended) != len(changed) or removed:
+            # Flags changed in place (a STORE): the counts follow without counting again.
+            in_place = not (appended or removed or same_infos)
+            seen = 0
             for row in changed:
-                if row.uid not in rows and row.uid < last:
+                old = rows.get(row.uid)
+                if old is None and row.uid < last:
                     self.invalidate()  # would land out of UID order
                     return
+                if old is None or old.subdir != row.subdir:
+                    in_place = False
+                else:
+                    seen += (SEEN in row.flags) - (SEEN in old.flags)
                 rows[row.uid] = row
             for uid in removed:
                 rows.pop(uid, None)
             if not same_infos:
-                self._infos = None
+                self._infos = None if infos is None else _patched(infos, changed, removed)
+            if in_place and status is not None and changed:
+                modseq = max(status[1].highestmodseq, *(row.modseq for row in changed))
+                figures = replace(status[1], unseen=status[1].unseen - seen, highestmodseq=modseq)
+                self._status = (status[0], figures)
             return
         for row in sorted(appended):
             rows[row.uid] = row
-        if self._infos is not None and self._infos_of is rows:
-            self._infos += tuple(
-                MessageInfo(r.uid, r.flags, r.vsize, r.date, r.modseq) for r in sorted(appended)
-            )
+        if infos is not None:
+            self._infos = infos + tuple(_info(r) for r in sorted(appended))
 
     def invalidate(self) -> None:
+        self._status = None
         self._rows = None
         self._infos = None
 
@@ -216,6 +255,16 @@ class FolderState:
     def file_name(self, row: Row) -> str:
         """``file_path`` as a string, without pathlib's cost on a per-message hot path."""
         return f"{self._dir}/{row.subdir}/{row.filename}"
+
+    def renamed(self, old: Row, new: Row) -> None:
+        """This process renamed ``old``'s file to ``new``'s (under ``lock``)."""
+        if self.listing is not None:
+            self.listing.renamed((old.subdir, old.filename), (new.subdir, new.filename))
+
+    def unlinked(self, row: Row) -> None:
+        """This process removed ``row``'s file (under ``lock``)."""
+        if self.listing is not None:
+            self.listing.discard(row.subdir, row.filename)
 
     # --- appends ----------------------------------------------------------------------------
 
@@ -268,6 +317,9 @@ class FolderState:
             self.index.insert(new_rows)
             uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
             self.index.set_meta(uidnext=uidnext)
+        if self.listing is not None:
+            for row in new_rows:
+                self.listing.add(row.subdir, row.filename)
         self.apply(new_rows)
         return uids
 
@@ -279,7 +331,12 @@ class FolderState:
         )
 
     def sync(self, *, force: bool = False) -> bool:
-        """Bring the index up to date with the files; True if the index changed."""
+        """Bring the index up to date with the files; True if the index changed.
+
+        Nothing is listed while the directories' stamps are those of the last scan and that
+        scan was trusted (their mtimes were older than ``UNTRUSTED_MTIME_SECS``). Otherwise,
+        or with ``force``, new/ and cur/ are listed again; when this process knows what the
+        index holds (``listing``), only the names that differ are looked at."""
         with self.lock:
             meta = self.index.meta()
             fresh = "uidvalidity" not in meta or not self.uidlist_path.exists()
@@ -288,27 +345,42 @@ class FolderState:
                 return False
             try:
                 with self.locked():
-                    return self._scan()
+                    names, stable, before = self._list()
+                    known = self.listing
+                    if fresh or not stable:
+                        return self._scan(names, stable, before)
+                    if known is None:
+                        known = self.listing = self._listing_of_index()
+                    current = self._uidlist_locked()
+                    if meta.get("uidvalidity") != str(current.uidvalidity):
+                        return self._scan(names, stable, before)
+                    return self._rescan(known, names, before)
             except FileNotFoundError as error:
                 raise TemporaryStorageError(f"folder vanished during sync: {error}") from error
 
-    def _list(self) -> tuple[dict[str, tuple[str, str | None]], bool, str]:
-        listing: dict[str, tuple[str, str | None]] = {}
+    def _list(self) -> tuple[dict[str, set[str]], bool, str]:
+        names: dict[str, set[str]] = {}
         for _ in range(SCAN_ATTEMPTS):
             before = self._stamps()
-            listing.clear()
-            for subdir in ("new", "cur"):
-                for entry in os.listdir(self.path / subdir):
-                    if entry.startswith("."):
-                        continue
-                    base, sep, info = entry.partition(filename.INFO_SEPARATOR)
-                    listing[base] = (subdir, info if sep else None)
+            names = list_names(self.path)
             if self._stamps().rsplit("|", 1)[0] == before.rsplit("|", 1)[0]:
-                return listing, True, before
-        return listing, False, before
+                return names, True, before
+        return names, False, before
 
-    def _scan(self) -> bool:
-        listing, stable, before = self._list()
+    def _listing_of_index(self) -> Listing:
+        """The names the index holds: a rescan from these finds whatever the index missed."""
+        names: dict[str, set[str]] = {"new": set(), "cur": set()}
+        for base, subdir, info in self.index.file_names().values():
+            names.setdefault(subdir, set()).add(filename.Name(base, info).filename)
+        return Listing(names)
+
+    def _scan(self, names: dict[str, set[str]], stable: bool, before: str) -> bool:
+        """Compare every name with the index (a new process, a new UIDVALIDITY, or a
+        listing that kept changing while it was read)."""
+        self.listing = None
+        self._status = None
+        fresh_listing = Listing(names)
+        listing = fresh_listing.bases
         current = self._uidlist_locked()
         meta = self.index.meta()
         if meta.get("uidvalidity") != str(current.uidvalidity):
@@ -325,6 +397,7 @@ class FolderState:
 
         inserts: list[Row] = []
         updates: list[Row] = []
+        unindexed: list[tuple[str, str]] = []
         for uid, base in current.records.items():
             entry = listing.get(base)
             if entry is None:
@@ -333,7 +406,9 @@ class FolderState:
             indexed = known.pop(uid, None)
             if indexed is None or indexed[0] != base:
                 new_row = self._row_for_file(uid, base, subdir, info)
-                if new_row is not None:
+                if new_row is None:
+                    unindexed.append((subdir, filename.Name(base, info).filename))
+                else:
                     inserts.append(new_row)
             elif indexed[1:] != entry:
                 row = self.index.row(uid)
@@ -341,24 +416,86 @@ class FolderState:
                     flags = self.flags_from_info(info, row.flags)
                     updates.append(row._replace(subdir=subdir, info=info, flags=flags))
         gone = sorted(uid for uid in known if stable or uid not in current.records)
+        changed = self._write(inserts, updates, gone, current, stable, before) is not None
+        if changed:
+            self.invalidate()
+        if stable:
+            for name in unindexed:  # vanished while being indexed: the next rescan looks
+                fresh_listing.discard(*name)
+            self.listing = fresh_listing
+        return changed
 
+    def _rescan(self, known: Listing, names: dict[str, set[str]], before: str) -> bool:
+        """Index work only for the base names whose file appeared, went or was renamed
+        since ``known`` (a stable listing): our own changes are in ``known`` already."""
+        affected = known.update(names)
+        current = self._uidlist_locked()
+        present = known.bases
+        new = sorted(b for b in affected if b in present and b not in current.by_base)
+        if new:
+            uidlist.append(self.uidlist_path, current, [current.add(b) for b in new], self.owner)
+        absent = {b for b in affected if b not in present}
+        missing = {current.by_base[b] for b in absent if b in current.by_base}
+        if missing:
+            current.remove(missing)
+            uidlist.rewrite(self.uidlist_path, current, self.owner)
+        self._uidlist_written()
+        rows = self.rows()
+        if len(missing) < len(absent):
+            # Gone from the uidlist already (another process expunged it and may not have
+            # reached the index yet, or crashed before it did): find its row by name.
+            missing |= {row.uid for row in rows.values() if row.base in absent}
+        inserts: list[Row] = []
+        updates: list[Row] = []
+        for base in sorted(affected - absent):
+            subdir, info = present[base]
+            uid = current.by_base[base]
+            row = rows.get(uid)
+            if row is None or row.base != base:
+                new_row = self._row_for_file(uid, base, subdir, info)
+                if new_row is None:
+                    known.discard(subdir, filename.Name(base, info).filename)
+                else:
+                    inserts.append(new_row)
+            elif (row.subdir, row.info) != (subdir, info):
+                flags = self.flags_from_info(info, row.flags)
+                updates.append(row._replace(subdir=subdir, info=info, flags=flags))
+        gone = sorted(uid for uid in missing if uid in rows)
+        written = self._write(inserts, updates, gone, current, True, before)
+        if written is not None:
+            self.apply(written, gone)
+        return written is not None
+
+    def _write(
+        self,
+        inserts: list[Row],
+        updates: list[Row],
+        gone: list[int],
+        current: uidlist.Uidlist,
+        stable: bool,
+        before: str,
+    ) -> list[Row] | None:
+        """Record a scan's findings and the stamps it saw, in one index transaction; the
+        rows written (with their MODSEQ), None if nothing changed."""
         now = time.time()
         mtimes = [int(s.split(":")[0]) / 1e9 for s in before.split("|")[:2] if s != "-"]
         dirty = not stable or any(now - m < UNTRUSTED_MTIME_SECS for m in mtimes)
-        changed = bool(inserts or updates or gone)
+        written: list[Row] | None = None
+        uidnext_before = self.index.meta_int("uidnext", 1)
         with self.index.transaction():
-            if changed:
+            if inserts or updates or gone:
                 modseq = self.index.next_modseq()
-                self.index.insert(r._replace(modseq=modseq) for r in inserts)
-                self.index.update_files(r._replace(modseq=modseq) for r in updates)
+                written = [r._replace(modseq=modseq) for r in inserts + updates]
+                self.index.insert(written[: len(inserts)])
+                self.index.update_files(written[len(inserts) :])
                 if gone:
                     self.index.delete(gone, modseq)
             uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
             stamps = before.rsplit("|", 1)[0] + "|" + self._uidlist_stamp
             self.index.set_meta(uidnext=uidnext, stamps=stamps, dirty=int(dirty))
-        if changed:
-            self.invalidate()
-        return changed
+        if written is not None or uidnext != uidnext_before:
+            self._status = None
+        return written
 
     def _row_for_file(self, uid: int, base: str, subdir: str, info: str | None) -> Row | None:
         """Index a message this process did not write: one stat (the internal date is the
@@ -375,6 +512,39 @@ class FolderState:
         return Row(
             uid, base, subdir, info, flags, size or st.st_size, vsize, float(int(st.st_mtime)), 0
         )
+
+
+def _info(row: Row) -> MessageInfo:
+    return MessageInfo(row.uid, row.flags, row.vsize, row.date, row.modseq)
+
+
+# Above this many changes at once, ``messages()`` is built again rather than patched.
+PATCH_LIMIT = 1000
+
+
+def _patched(
+    infos: tuple[MessageInfo, ...], changed: Sequence[Row], removed: Sequence[int]
+) -> tuple[MessageInfo, ...] | None:
+    """``infos`` with a few rows changed or removed (a flag change need not rebuild the
+    view of a 100,000-message folder); None when so many changed that a rebuild is cheaper."""
+    if len(changed) + len(removed) > PATCH_LIMIT:
+        return None
+    patched = list(infos)
+    for uid in sorted(removed, reverse=True):
+        at = bisect.bisect_left(patched, uid, key=_uid_of)
+        if at < len(patched) and patched[at].uid == uid:
+            del patched[at]
+    for row in sorted(changed):
+        at = bisect.bisect_left(patched, row.uid, key=_uid_of)
+        if at < len(patched) and patched[at].uid == row.uid:
+            patched[at] = _info(row)
+        else:
+            patched.insert(at, _info(row))
+    return tuple(patched)
+
+
+def _uid_of(info: MessageInfo) -> int:
+    return info.uid
 
 
 def _crlf_size_of(path: Path) -> int:
