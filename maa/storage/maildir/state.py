@@ -12,15 +12,13 @@ import bisect
 import contextlib
 import os
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from maa.storage.interface import SEEN, FolderStatus, MessageInfo, TemporaryStorageError
-from maa.storage.lineends import CHUNK_SIZE, crlf_size
-from maa.storage.maildir import filename, index, keywords, uidlist
+from maa.storage.maildir import filename, index, keywords, scan, uidlist
 from maa.storage.maildir.dotlock import dotlock
 from maa.storage.maildir.durable import (
     CAN_SYNC_FILESYSTEM,
@@ -32,10 +30,6 @@ from maa.storage.maildir.groupcommit import GroupCommit
 from maa.storage.maildir.index import FolderIndex, Row
 from maa.storage.maildir.listing import Listing, list_names
 
-# A directory whose mtime is this close to now may change again within the same timestamp
-# tick without its mtime moving; such a scan is marked dirty so the next refresh rescans
-# (Dovecot's MAILDIR_SYNC_SECS rule).
-UNTRUSTED_MTIME_SECS = 2.0
 # listdir of new/ and cur/ is retried this often when a directory changes during the scan
 # (a rename racing readdir may hide a file); after that, no file is taken as expunged.
 SCAN_ATTEMPTS = 3
@@ -334,7 +328,7 @@ class FolderState:
         """Bring the index up to date with the files; True if the index changed.
 
         Nothing is listed while the directories' stamps are those of the last scan and that
-        scan was trusted (their mtimes were older than ``UNTRUSTED_MTIME_SECS``). Otherwise,
+        scan was trusted (mtimes older than ``scan.UNTRUSTED_MTIME_SECS``). Otherwise,
         or with ``force``, new/ and cur/ are listed again; when this process knows what the
         index holds (``listing``), only the names that differ are looked at."""
         with self.lock:
@@ -348,13 +342,13 @@ class FolderState:
                     names, stable, before = self._list()
                     known = self.listing
                     if fresh or not stable:
-                        return self._scan(names, stable, before)
+                        return scan.scan(self, names, stable, before)
                     if known is None:
-                        known = self.listing = self._listing_of_index()
+                        known = self.listing = scan.listing_of_index(self)
                     current = self._uidlist_locked()
                     if meta.get("uidvalidity") != str(current.uidvalidity):
-                        return self._scan(names, stable, before)
-                    return self._rescan(known, names, before)
+                        return scan.scan(self, names, stable, before)
+                    return scan.rescan(self, known, names, before)
             except FileNotFoundError as error:
                 raise TemporaryStorageError(f"folder vanished during sync: {error}") from error
 
@@ -366,152 +360,6 @@ class FolderState:
             if self._stamps().rsplit("|", 1)[0] == before.rsplit("|", 1)[0]:
                 return names, True, before
         return names, False, before
-
-    def _listing_of_index(self) -> Listing:
-        """The names the index holds: a rescan from these finds whatever the index missed."""
-        names: dict[str, set[str]] = {"new": set(), "cur": set()}
-        for base, subdir, info in self.index.file_names().values():
-            names.setdefault(subdir, set()).add(filename.Name(base, info).filename)
-        return Listing(names)
-
-    def _scan(self, names: dict[str, set[str]], stable: bool, before: str) -> bool:
-        """Compare every name with the index (a new process, a new UIDVALIDITY, or a
-        listing that kept changing while it was read)."""
-        self.listing = None
-        self._status = None
-        fresh_listing = Listing(names)
-        listing = fresh_listing.bases
-        current = self._uidlist_locked()
-        meta = self.index.meta()
-        if meta.get("uidvalidity") != str(current.uidvalidity):
-            self.index.reset(current.uidvalidity)
-        known = self.index.file_names()
-        added = [current.add(base) for base in sorted(set(listing) - set(current.by_base))]
-        if added:
-            uidlist.append(self.uidlist_path, current, added, self.owner)
-        missing = {uid for uid, base in current.records.items() if base not in listing}
-        if stable and missing:
-            current.remove(missing)
-            uidlist.rewrite(self.uidlist_path, current, self.owner)
-        self._uidlist_written()
-
-        inserts: list[Row] = []
-        updates: list[Row] = []
-        unindexed: list[tuple[str, str]] = []
-        for uid, base in current.records.items():
-            entry = listing.get(base)
-            if entry is None:
-                continue
-            subdir, info = entry
-            indexed = known.pop(uid, None)
-            if indexed is None or indexed[0] != base:
-                new_row = self._row_for_file(uid, base, subdir, info)
-                if new_row is None:
-                    unindexed.append((subdir, filename.Name(base, info).filename))
-                else:
-                    inserts.append(new_row)
-            elif indexed[1:] != entry:
-                row = self.index.row(uid)
-                if row is not None:
-                    flags = self.flags_from_info(info, row.flags)
-                    updates.append(row._replace(subdir=subdir, info=info, flags=flags))
-        gone = sorted(uid for uid in known if stable or uid not in current.records)
-        changed = self._write(inserts, updates, gone, current, stable, before) is not None
-        if changed:
-            self.invalidate()
-        if stable:
-            for name in unindexed:  # vanished while being indexed: the next rescan looks
-                fresh_listing.discard(*name)
-            self.listing = fresh_listing
-        return changed
-
-    def _rescan(self, known: Listing, names: dict[str, set[str]], before: str) -> bool:
-        """Index work only for the base names whose file appeared, went or was renamed
-        since ``known`` (a stable listing): our own changes are in ``known`` already."""
-        affected = known.update(names)
-        current = self._uidlist_locked()
-        present = known.bases
-        new = sorted(b for b in affected if b in present and b not in current.by_base)
-        if new:
-            uidlist.append(self.uidlist_path, current, [current.add(b) for b in new], self.owner)
-        absent = {b for b in affected if b not in present}
-        missing = {current.by_base[b] for b in absent if b in current.by_base}
-        if missing:
-            current.remove(missing)
-            uidlist.rewrite(self.uidlist_path, current, self.owner)
-        self._uidlist_written()
-        rows = self.rows()
-        if len(missing) < len(absent):
-            # Gone from the uidlist already (another process expunged it and may not have
-            # reached the index yet, or crashed before it did): find its row by name.
-            missing |= {row.uid for row in rows.values() if row.base in absent}
-        inserts: list[Row] = []
-        updates: list[Row] = []
-        for base in sorted(affected - absent):
-            subdir, info = present[base]
-            uid = current.by_base[base]
-            row = rows.get(uid)
-            if row is None or row.base != base:
-                new_row = self._row_for_file(uid, base, subdir, info)
-                if new_row is None:
-                    known.discard(subdir, filename.Name(base, info).filename)
-                else:
-                    inserts.append(new_row)
-            elif (row.subdir, row.info) != (subdir, info):
-                flags = self.flags_from_info(info, row.flags)
-                updates.append(row._replace(subdir=subdir, info=info, flags=flags))
-        gone = sorted(uid for uid in missing if uid in rows)
-        written = self._write(inserts, updates, gone, current, True, before)
-        if written is not None:
-            self.apply(written, gone)
-        return written is not None
-
-    def _write(
-        self,
-        inserts: list[Row],
-        updates: list[Row],
-        gone: list[int],
-        current: uidlist.Uidlist,
-        stable: bool,
-        before: str,
-    ) -> list[Row] | None:
-        """Record a scan's findings and the stamps it saw, in one index transaction; the
-        rows written (with their MODSEQ), None if nothing changed."""
-        now = time.time()
-        mtimes = [int(s.split(":")[0]) / 1e9 for s in before.split("|")[:2] if s != "-"]
-        dirty = not stable or any(now - m < UNTRUSTED_MTIME_SECS for m in mtimes)
-        written: list[Row] | None = None
-        uidnext_before = self.index.meta_int("uidnext", 1)
-        with self.index.transaction():
-            if inserts or updates or gone:
-                modseq = self.index.next_modseq()
-                written = [r._replace(modseq=modseq) for r in inserts + updates]
-                self.index.insert(written[: len(inserts)])
-                self.index.update_files(written[len(inserts) :])
-                if gone:
-                    self.index.delete(gone, modseq)
-            uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
-            stamps = before.rsplit("|", 1)[0] + "|" + self._uidlist_stamp
-            self.index.set_meta(uidnext=uidnext, stamps=stamps, dirty=int(dirty))
-        if written is not None or uidnext != uidnext_before:
-            self._status = None
-        return written
-
-    def _row_for_file(self, uid: int, base: str, subdir: str, info: str | None) -> Row | None:
-        """Index a message this process did not write: one stat (the internal date is the
-        mtime, Dovecot's rule) and, only for a name without ``,W=``, one read."""
-        path = self.path / subdir / filename.Name(base, info).filename
-        try:
-            st = os.stat(path)
-            size, vsize = filename.sizes(base)
-            if vsize is None:
-                vsize = _crlf_size_of(path)
-        except FileNotFoundError:
-            return None
-        flags = self.flags_from_info(info)
-        return Row(
-            uid, base, subdir, info, flags, size or st.st_size, vsize, float(int(st.st_mtime)), 0
-        )
 
 
 def _info(row: Row) -> MessageInfo:
@@ -545,11 +393,6 @@ def _patched(
 
 def _uid_of(info: MessageInfo) -> int:
     return info.uid
-
-
-def _crlf_size_of(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return crlf_size(iter(lambda: handle.read(CHUNK_SIZE), b""))
 
 
 _states: weakref.WeakValueDictionary[Path, FolderState] = weakref.WeakValueDictionary()
