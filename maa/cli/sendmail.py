@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
     from maa.auth import open_passwd_file
     from maa.queue.admin import open_store
+    from maa.queue.aliases import AliasError
     from maa.queue.cleanup import enqueue_bytes
     from maa.queue.envelope import ClientInfo
     from maa.queue.routing import Router, with_domain
@@ -155,7 +156,11 @@ def run(args: argparse.Namespace) -> int:
         name = args.full_name.replace('"', "")
         address = with_domain(sender, config.server.hostname)
         headers = f'From: "{name}" <{address}>\n'.encode() + headers
-    recipients = router.envelope_recipients([router.qualify(a) for a in wanted])
+    try:
+        recipients = router.envelope_recipients([router.qualify(a) for a in wanted])
+    except AliasError as e:
+        print(f"maa sendmail: {e}", file=sys.stderr)
+        return EX_TEMPFAIL
     try:
         result = enqueue_bytes(
             open_store(config),

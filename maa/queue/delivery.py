@@ -22,6 +22,7 @@ import dns.resolver
 from maa.auth.model import MailUser
 from maa.config import Config
 from maa.log import service_log
+from maa.queue.aliases import AliasError
 from maa.queue.bounce import build_dsn, wants_dsn
 from maa.queue.cleanup import enqueue_bytes
 from maa.queue.credentials import Credentials, credentials_for
@@ -278,31 +279,38 @@ class Deliverer:
     def _age(env: Envelope, now: float) -> str:
         return f"{(now - env.arrival) / 3600:.1f} hours"
 
+    def _send_dsn(self, env: Envelope, failed: list[Recipient], *, expired: bool) -> None:
+        try:
+            recipients = self.router.envelope_recipients([env.sender])
+        except AliasError as e:  # an alias loop: trying again would give the same
+            bounce_log.error(env.queue_id, f"no non-delivery notification to <{env.sender}>: {e}")
+            return
+        dsn = build_dsn(
+            env,
+            failed,
+            self.store.content_path(env.queue_id),
+            hostname=self.config.server.hostname,
+            expired=expired,
+        )
+        result = enqueue_bytes(
+            self.store,
+            dsn,
+            sender="",
+            recipients=recipients,
+            client=ClientInfo(host="localhost", address="127.0.0.1", protocol="local"),
+            hostname=self.config.server.hostname,
+            received=False,
+        )
+        bounce_log.info(env.queue_id, f"sender non-delivery notification: {result.queue_id}")
+        self.on_enqueue()
+
     def _notify(self, env: Envelope, *, expired: bool) -> Envelope:
         failed = [r for r in env.recipients if r.status == "bounced" and not r.notified]
         if not failed:
             return env
         wanted = [r for r in failed if wants_dsn(env, r)]
         if wanted:
-            dsn = build_dsn(
-                env,
-                wanted,
-                self.store.content_path(env.queue_id),
-                hostname=self.config.server.hostname,
-                expired=expired,
-            )
-            recipients = self.router.envelope_recipients([env.sender])
-            result = enqueue_bytes(
-                self.store,
-                dsn,
-                sender="",
-                recipients=recipients,
-                client=ClientInfo(host="localhost", address="127.0.0.1", protocol="local"),
-                hostname=self.config.server.hostname,
-                received=False,
-            )
-            bounce_log.info(env.queue_id, f"sender non-delivery notification: {result.queue_id}")
-            self.on_enqueue()
+            self._send_dsn(env, wanted, expired=expired)
         rcpts = tuple(
             replace(r, notified=True) if r.status == "bounced" else r for r in env.recipients
         )

@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 from maa.auth.model import MailUser, UserDB
 from maa.config import Config
 from maa.log import service_log
-from maa.queue.aliases import AliasTable, split_address
+from maa.queue.aliases import AliasError, AliasTable, split_address
 from maa.queue.envelope import Recipient
 from maa.queue.headerchecks import HeaderChecks
 from maa.queue.transport import NextHop, Route, TransportTable, parse_nexthop
@@ -126,9 +126,15 @@ class Router:
         )
 
     def expand(self, address: str) -> list[str]:
+        """The final addresses of one address; ``AliasError`` (logged) past the alias
+        recursion or expansion limits."""
         if not self.is_local(address):
             return [address]
-        return self.aliases.expand(address, is_hosted=self.is_hosted, delimiter=self.delimiter)
+        try:
+            return self.aliases.expand(address, is_hosted=self.is_hosted, delimiter=self.delimiter)
+        except AliasError as e:
+            log.error(None, f"{address}: {e}")
+            raise
 
     def recipients_for(
         self, address: str, *, notify: tuple[str, ...] = (), orcpt: str | None = None

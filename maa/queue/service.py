@@ -27,10 +27,10 @@ from twisted.python.failure import Failure
 from maa.context import ServerContext
 from maa.log import service_log
 from maa.queue.admin import make_due
-from maa.queue.delivery import Deliverer, RunResult
+from maa.queue.delivery import Deliverer, RunResult, set_due
 from maa.queue.local import lda_delivery
 from maa.queue.routing import Router
-from maa.queue.store import MANAGER_LOCK, QueueName, QueueStore
+from maa.queue.store import MANAGER_LOCK, NoSuchMessage, QueueName, QueueStore
 
 log = service_log("qmgr")
 
@@ -198,11 +198,25 @@ class QueueService(Service):
             self._inflight.pop(queue_id, None)
             if isinstance(result, Failure):
                 log.error(queue_id, f"delivery failed: {result.getTraceback()}")
+                self._park(queue_id)
             elif result in ("removed", "deferred"):
                 self.kick()  # a slot is free: queued messages may be waiting for it
             return None
 
         d.addBoth(done)
+
+    def _park(self, queue_id: str) -> None:
+        """After a delivery ended in an error (a bug, a full disk), its message is in
+        active/, where only a restart would look again: defer it for ``min_backoff``, as
+        Postfix's qmgr defers a message whose delivery agent died."""
+        delay = self.ctx.config.queue.min_backoff
+        try:
+            self.store.move(queue_id, "active", "deferred")
+            set_due(self.store.path("deferred", queue_id), time.time() + delay)
+        except (NoSuchMessage, OSError) as e:
+            log.error(queue_id, f"cannot defer after the error: {e!r}")
+            return
+        log.warning(queue_id, f"deferred after a delivery error, next try in {delay:g} s")
 
     @property
     def idle(self) -> bool:

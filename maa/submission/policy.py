@@ -25,6 +25,7 @@ from maa.auth.model import MailUser
 from maa.config import Config
 from maa.proto.smtp import Dialect, Settings
 from maa.proto.smtp.replies import Reply
+from maa.queue.aliases import AliasError
 from maa.queue.envelope import Recipient
 from maa.queue.routing import Router
 
@@ -36,6 +37,10 @@ S250_RCPT_OK = Reply(250, "2.1.5", "Ok")
 S535_AUTH_FAILED = Reply(535, "5.7.8", "Error: authentication failed")
 S235_AUTH_OK = Reply(235, "2.7.0", "Authentication successful")
 S451_TEMPORARY = Reply(451, "4.3.0", "Error: queue file write error")
+
+
+def lookup_failed(address: str) -> Reply:
+    return Reply(451, "4.3.0", f"<{address}>: Temporary lookup failure")
 
 
 def relay_denied(address: str) -> Reply:
@@ -133,5 +138,8 @@ class Policy:
                 return user_unknown(address), []
         elif user is None and not (self.role == "mx" and self.trusted_network):
             return relay_denied(address), []
-        recipients = self.router.recipients_for(address, notify=notify, orcpt=orcpt)
+        try:
+            recipients = self.router.recipients_for(address, notify=notify, orcpt=orcpt)
+        except AliasError:  # an alias loop or a too large list: the admin must fix it
+            return lookup_failed(address), []
         return S250_RCPT_OK, recipients

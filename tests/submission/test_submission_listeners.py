@@ -389,3 +389,29 @@ def test_smtputf8_and_dsn_parameters_accepted(front: Callable[..., Front]) -> No
     folder = f.ctx.stores.open(user).folder("INBOX")  # type: ignore[arg-type]
     raw = folder.read(folder.messages()[0].uid)
     assert "Return-Path: <jörg@elsewhere.test>\r\n".encode() in raw
+
+
+@pytest_twisted.inlineCallbacks
+def test_alias_past_the_recursion_limit_gets_451_at_rcpt(
+    front: Callable[..., Front], maillog
+) -> None:
+    """A temporary refusal: the client keeps the message while the admin fixes the table;
+    the session goes on."""
+    from maa.queue.aliases import RECURSION_LIMIT
+
+    chain = "".join(
+        f"deep{i}@example.test  deep{i + 1}@example.test\n" for i in range(RECURSION_LIMIT + 1)
+    )
+    f = front(files={"aliases": chain}, submission={"aliases": "aliases"})
+
+    def client() -> Any:
+        with smtplib.SMTP("127.0.0.1", f.mx, timeout=10) as s:
+            s.ehlo("client.test")
+            s.mail("someone@elsewhere.test")
+            return s.rcpt("deep0@example.test"), s.rcpt("bob@example.test")
+
+    deep, bob = yield threaded(client)
+    assert deep == (451, b"4.3.0 <deep0@example.test>: Temporary lookup failure")
+    assert bob[0] == 250
+    assert "deep0@example.test: alias recursion limit exceeded" in maillog.text
+    assert "NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 451 4.3.0" in maillog.text
