@@ -6,8 +6,10 @@ Reads the message from stdin and queues it directly through the same intake as S
 header_checks), like Postfix's postdrop; the running server's queue manager picks it up within
 a second. Without ``-i``/``-oi`` a line holding a single ``.`` ends the message. ``-t`` takes
 the recipients from To/Cc/Bcc (Bcc is then removed, as always). ``-bp`` lists the queue
-(``mailq``), ``-q`` flushes it. Other ``-o`` options and ``-odi``, ``-oem``, ``-v`` are accepted
-and ignored. Exit codes are sendmail's (sysexits).
+(``mailq``), ``-q`` flushes it. Other ``-o`` options (``-odi``, ``-oem``), ``-B``, ``-L``,
+``-n``, ``-U``, ``-G`` and ``-v`` are accepted and ignored, as cron (``-i -FCronDaemon
+-B8BITMIME -oem root`` on Debian) and mail clients pass them. Exit codes are sendmail's
+(sysexits).
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-R", dest="ret", help="DSN RET (accepted)")
     parser.add_argument("-V", dest="envid", help="DSN ENVID (accepted)")
     parser.add_argument("-v", action="count", default=0, help="ignored")
+    # Accepted and ignored, as by Postfix's sendmail: Debian's cron passes -B8BITMIME.
+    parser.add_argument("-B", dest="body_type", metavar="TYPE", help="body type (ignored)")
+    parser.add_argument("-L", dest="label", metavar="LABEL", help="log label (ignored)")
+    for flag in ("-n", "-U", "-G"):
+        parser.add_argument(flag, action="store_true", help="ignored")
+    parser.add_argument("-I", dest="newaliases", action="store_true", help="as -bi")
     parser.add_argument("recipients", nargs="*", metavar="RECIPIENT")
     parser.set_defaults(func=run)
 
@@ -116,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         from maa.cli.queue import flush
 
         return flush(config)
-    if args.mode == "i":  # newaliases: the aliases file is reread when it changes anyway
+    if args.mode == "i" or args.newaliases:  # newaliases: the file is reread on change
         return EX_OK
     if args.mode not in ("m", "d"):
         print(f"maa sendmail: -b{args.mode} is not supported", file=sys.stderr)

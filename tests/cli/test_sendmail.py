@@ -175,3 +175,27 @@ def test_bare_sender_of_an_alias_is_qualified_when_mail_leaves(
     assert email.message_from_bytes(sent.content)["From"] == "root@mail.example.test"
     [local] = inbox(load_config(path), "bob@example.test")
     assert local["Return-Path"] == "<root>"
+
+
+def test_cron_invocations_of_debian_and_cronie(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Debian's cron runs ``sendmail -i -FCronDaemon -B8BITMIME -oem root``, cronie
+    ``sendmail -FCronDaemon -i -odi -oem -oi -t -f root``: both must queue the job's output."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "aliases").write_text("root: bob@example.test\n")
+    path = write_config(etc, submission={"aliases": "aliases"})
+    output = b"Subject: Cron <root@host> backup\n\nbackup done\n"
+    debian = maa(path, "sendmail", "-i", "-FCronDaemon", "-B8BITMIME", "-oem", "root", stdin=output)
+    assert debian.returncode == 0, debian.stderr
+    cronie = maa(
+        path, "sendmail", "-FCronDaemon", "-i", "-odi", "-oem", "-oi", "-t", "-f", "root",
+        stdin=b"To: root\n" + output,
+    )  # fmt: skip
+    assert cronie.returncode == 0, cronie.stderr
+    assert maa(path, "sendmail", "-I").returncode == 0  # newaliases
+    maa_queue(path, "flush", capsys=capsys)
+    messages = inbox(load_config(path), "bob@example.test")
+    assert [m["Subject"] for m in messages] == ["Cron <root@host> backup"] * 2
+    assert all(m["From"] == '"CronDaemon" <root@mail.example.test>' for m in messages)
