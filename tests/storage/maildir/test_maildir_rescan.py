@@ -1,0 +1,126 @@
+"""The Maildir rescan trusts this process's own renames and nothing else: a change made by
+another writer (Dovecot, a second maa) right after ours, in the same second and so with the
+directory mtime telling nothing new, is still found by the next refresh."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from maa.storage.interface import FLAGGED, SEEN
+from maa.storage.maildir import MaildirStore
+from maa.storage.maildir.folder import MaildirFolder
+
+MESSAGE = b"From: a@example.test\r\nSubject: hello\r\n\r\nbody\r\n"
+
+
+def folder_with(mstore: MaildirStore, count: int) -> tuple[MaildirFolder, list[int]]:
+    folder = mstore.folder("INBOX")
+    uids = [folder.append(MESSAGE) for _ in range(count)]
+    folder.claim_recent()  # new/ to cur/, as the first IMAP session does
+    folder.refresh()
+    return folder, uids
+
+
+def file_of(root: Path, folder: MaildirFolder, uid: int) -> Path:
+    row = folder._state.rows()[uid]
+    return root / row.subdir / row.filename
+
+
+def outside_rename(path: Path, letters: str) -> Path:
+    """What Dovecot does for a flag change: a rename to the new info letters."""
+    base = path.name.partition(":2,")[0]
+    target = path.parent.parent / "cur" / f"{base}:2,{letters}"
+    os.rename(path, target)
+    return target
+
+
+def flags(folder: MaildirFolder, uid: int) -> frozenset[str]:
+    return {i.uid: i for i in folder.messages()}[uid].flags
+
+
+def test_own_rename_needs_no_index_work_on_the_next_rescan(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder, uids = folder_with(mstore, 3)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    # The directory changed (our rename), so it is listed again; the names already match
+    # what the index holds, so nothing is written.
+    assert folder._state.sync(force=True) is False
+    assert flags(folder, uids[0]) == {SEEN}
+
+
+def test_outside_rename_right_after_our_store_is_seen(root: Path, mstore: MaildirStore) -> None:
+    folder, uids = folder_with(mstore, 3)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    outside_rename(file_of(root, folder, uids[1]), "F")
+    assert folder.refresh() is True
+    assert flags(folder, uids[0]) == {SEEN}
+    assert flags(folder, uids[1]) == {FLAGGED}
+    assert folder.messages()[1].modseq > folder.messages()[0].modseq
+
+
+def test_outside_rename_of_the_message_we_just_renamed_is_seen(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder, uids = folder_with(mstore, 2)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    outside_rename(file_of(root, folder, uids[0]), "FS")
+    folder.refresh()
+    assert flags(folder, uids[0]) == {SEEN, FLAGGED}
+    # And our next change starts from the outside name.
+    folder.store_flags([uids[0]], [FLAGGED], "remove")
+    assert flags(folder, uids[0]) == {SEEN}
+    assert file_of(root, folder, uids[0]).exists()
+
+
+def test_outside_delivery_and_expunge_right_after_our_store_are_seen(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder, uids = folder_with(mstore, 3)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    os.unlink(file_of(root, folder, uids[2]))
+    (root / "new" / "1700000000.M1P1.elsewhere").write_bytes(MESSAGE)
+    folder.refresh()
+    got = [i.uid for i in folder.messages()]
+    assert got[:2] == uids[:2] and len(got) == 3 and got[2] > uids[2]
+    assert folder.status().messages == 3
+    assert uids[2] in folder.vanished_since(0)
+
+
+def test_a_refreshed_folder_answers_from_its_last_refresh(root: Path, mstore: MaildirStore) -> None:
+    folder, uids = folder_with(mstore, 2)
+    before = folder.status()
+    outside_rename(file_of(root, folder, uids[1]), "S")
+    # Until its holder refreshes (an IMAP session: at its next command), nothing moves.
+    assert folder.status() == before
+    assert flags(folder, uids[1]) == frozenset()
+    folder.refresh()
+    assert flags(folder, uids[1]) == {SEEN}
+    assert folder.status().unseen == before.unseen - 1
+    # A folder nobody refreshes (a STATUS command's) looks at the disk each time.
+    outside_rename(file_of(root, folder, uids[0]), "S")
+    assert mstore.folder("INBOX").status().unseen == 0
+
+
+def test_dot_files_in_cur_are_no_messages(root: Path, mstore: MaildirStore) -> None:
+    folder, uids = folder_with(mstore, 1)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    (root / "cur" / ".nfs000000001").write_bytes(b"x")
+    folder.refresh()
+    assert [i.uid for i in folder.messages()] == uids
+    os.unlink(root / "cur" / ".nfs000000001")
+    assert folder._state.sync(force=True) is False
+
+
+def test_counts_follow_our_flag_changes_without_a_recount(root: Path, mstore: MaildirStore) -> None:
+    folder, uids = folder_with(mstore, 4)
+    assert folder.status().unseen == 4
+    folder.store_flags(uids[:3], [SEEN], "add")
+    status = folder.status()
+    assert (status.unseen, status.messages) == (1, 4)
+    assert status.highestmodseq == max(i.modseq for i in folder.messages())
+    # What a recount from the index says, through a state nobody patched.
+    fresh = mstore.folder("INBOX")._state
+    fresh.invalidate()
+    assert fresh.status() == status
