@@ -12,7 +12,7 @@ The first time a folder is indexed, Dovecot's headers are honoured, so an mbox D
 wrote keeps its UIDVALIDITY, UIDs and flags: ``X-IMAPbase: <uidvalidity> <last uid> [kw...]``
 (or Dovecot's internal first message with ``X-IMAP:``), ``X-UID:``, ``Status:`` (``R`` seen),
 ``X-Status:`` (``A`` answered, ``F`` flagged, ``T`` draft, ``D`` deleted) and ``X-Keywords:``.
-They are read, never written: messages maa appends carry no extra headers.
+They are read, never written: of Dovecot's headers, maa writes only Content-Length.
 """
 
 from __future__ import annotations
