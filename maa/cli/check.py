@@ -1,4 +1,5 @@
-"""``maa check``: is this installation ready to serve? Settings, users file, TLS pair.
+"""``maa check``: is this installation ready to serve? Settings, users file, TLS pair, and
+the submission tables (aliases, transport, header_checks, credentials).
 
 Exit 0 and ``ok`` when nothing is wrong; otherwise each problem on its own line (file and
 line number, or settings key) and exit 1. Warnings (a users file others can read) do not
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from maa.auth import open_passwd_file
 from maa.cli.common import add_config_option, config_path
 from maa.config import Config, ConfigError, load_config
+from maa.queue.routing import check_tables
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     problems: list[str] = []
     warnings: list[str] = []
-    for check in (check_users, check_tls):
+    for check in (check_users, check_tls, check_tables):
         found, warned = check(config)
         problems += found
         warnings += warned

@@ -51,6 +51,8 @@ class FileTable(Generic[T]):
             stamp = (0, -1)
         with self._lock:
             if stamp != self._stamp:
+                if stamp[1] < 0:  # set in the config, yet absent: say so, once
+                    log.warning(None, f"{self._path}: no such file; the table is empty")
                 self._stamp = stamp
                 try:
                     self._value = self._loader(self._path if stamp[1] >= 0 else None)
@@ -209,3 +211,47 @@ def dedupe(recipients: list[Recipient]) -> list[Recipient]:
 
 def queue_root(config: Config) -> Path:
     return Path(config.server.data_dir) / "queue"
+
+
+def check_tables(config: Config) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of the submission tables for ``maa check``: the aliases,
+    transport, header_checks and credentials files parse (what postmap and postalias would
+    report), ``relayhost`` and ``mynetworks`` are well formed."""
+    import ipaddress
+    import stat
+
+    from maa.queue.credentials import Credentials
+
+    sub = config.submission
+    problems: list[str] = []
+    warnings: list[str] = []
+    tables: list[tuple[str, str | None, Callable[[str], object]]] = [
+        ("aliases", sub.aliases, AliasTable.load),
+        ("transport_maps", sub.transport_maps, TransportTable.load),
+        ("header_checks", sub.header_checks, HeaderChecks.load),
+        ("relayhost_credentials", sub.relayhost_credentials, Credentials.load),
+    ]
+    for key, path, loader in tables:
+        if path is None:
+            continue
+        try:
+            loader(path)
+        except FileNotFoundError:
+            problems.append(f"{path}: no such file ([submission] {key})")
+        except (OSError, ValueError) as e:
+            problems.append(str(e))
+    secret = sub.relayhost_credentials
+    readable = stat.S_IRGRP | stat.S_IROTH
+    if secret is not None and os.path.exists(secret) and os.stat(secret).st_mode & readable:
+        warnings.append(f"{secret}: readable by others, and it holds passwords")
+    if sub.relayhost:
+        try:
+            parse_nexthop(sub.relayhost)
+        except ValueError as e:
+            problems.append(f"[submission] relayhost: {e}")
+    for network in config.smtp.mynetworks:
+        try:
+            ipaddress.ip_network(network.strip(), strict=False)
+        except ValueError as e:
+            problems.append(f"[smtp] mynetworks: {e}")
+    return problems, warnings

@@ -214,3 +214,57 @@ def test_an_edited_table_is_reread_and_a_broken_edit_keeps_the_last_good_one(
     os.utime(aliases, (2, 2))
     assert router.expand("team@example.test") == ["bob@example.test", "carol@example.test"]
     assert "keeping the previous table" in maillog.text
+
+
+def test_maa_check_reports_broken_tables_as_postmap_would(
+    make_ctx, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from maa.cli import main
+
+    ctx = make_ctx(
+        files={
+            "aliases": "team@example.test alice@example.test\nno-domain bob@example.test\n",
+            "transport": "neighbour.test  uucp:somewhere\n",
+            "checks": "/^Subject:.*(/ REJECT\n",
+            "sasl_passwd": "[relay.test]:587 user:pw\n",
+        },
+        submission={
+            "aliases": "aliases",
+            "transport_maps": "transport",
+            "header_checks": "checks",
+            "relayhost_credentials": "sasl_passwd",
+            "relayhost": "[relay.test]:587",
+        },
+        smtp={"mynetworks": ["127.0.0.0/8", "10.0.0.0/33"]},
+    )
+    etc = tmp_path / "etc"
+    (etc / "sasl_passwd").chmod(0o644)
+    assert main(["check", "-c", str(ctx.config.path)]) == 1
+    out = capsys.readouterr().out
+    assert f"error: {etc / 'aliases'}:2: 'no-domain': a virtual key needs a @domain" in out
+    assert f"error: {etc / 'transport'}:1: unsupported transport 'uucp'" in out
+    assert f"error: {etc / 'checks'}:1:" in out
+    assert "error: [smtp] mynetworks: " in out and "10.0.0.0/33" in out
+    assert f"warning: {etc / 'sasl_passwd'}: readable by others" in out
+
+    (etc / "aliases").unlink()
+    for name, text in (("transport", ""), ("checks", ""), ("sasl_passwd", "")):
+        (etc / name).write_text(text)
+    (etc / "sasl_passwd").chmod(0o600)
+    good = make_ctx(submission={"aliases": "aliases"})
+    assert main(["check", "-c", str(good.config.path)]) == 1
+    assert (
+        f"error: {etc / 'aliases'}: no such file ([submission] aliases)" in capsys.readouterr().out
+    )
+
+
+def test_a_missing_table_file_is_logged(make_ctx, maillog) -> None:
+    from maa.queue.routing import Router
+
+    ctx = make_ctx(submission={"aliases": "aliases"})  # set, but no such file
+    router = Router(ctx.config, ctx.userdb)
+    warning = "aliases: no such file; the table is empty"
+    assert router.expand("team@example.test") == ["team@example.test"]
+    once = maillog.text.count(warning)
+    assert once and router.expand("team@example.test") == ["team@example.test"]
+    assert maillog.text.count(warning) == once  # said once, not at every lookup
