@@ -211,8 +211,10 @@ class SmtpClient:
         try:
             return self._session(host, address, port, message, auth, starttls=True)
         except _TlsFailed as e:
-            # smtp_tls_security_level = may: a failed handshake is retried without TLS (as
-            # Postfix does); AUTH is then only done on loopback.
+            if auth is not None and not address_is_loopback(address):
+                raise  # the password needs TLS: deferred until the handshake works
+            # smtp_tls_security_level = may: a failed handshake is retried without TLS, as
+            # Postfix does.
             log.warning(None, f"{e}; trying again without TLS")
             return self._session(host, address, port, message, auth, starttls=False)
 
@@ -274,7 +276,11 @@ class SmtpClient:
                 raise _TlsFailed(f"TLS handshake with {relay} failed: {_reason(e)}") from e
             tls = code == 220
             smtp.ehlo()
-        if auth is not None and smtp.has_extn("auth") and (tls or loopback):
+        if auth is not None and smtp.has_extn("auth"):
+            if not (tls or loopback):
+                # Not in the clear; and going on without AUTH would have the relay refuse
+                # each message for good: wait for TLS instead (Postfix's noplaintext).
+                raise _TryNextHost(f"SASL authentication to {relay} not attempted: no TLS")
             try:
                 smtp.login(*auth)
             except smtplib.SMTPAuthenticationError as e:
