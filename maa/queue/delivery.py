@@ -261,7 +261,8 @@ class Deliverer:
                 if not r.done:
                     reason = f"message expired after {self._age(env, now)} ({r.reason})"
                     env = env.with_recipient(i, replace(r, status="bounced", reason=reason))
-                    smtp_log.info(qid, f"to=<{r.address}>, status=expired, returned to sender")
+            # Postfix's qmgr line, once per message (the DSN names the recipients).
+            qmgr_log.info(qid, f"from=<{env.sender}>, status=expired, returned to sender")
         env = self._notify(env, expired=expired)
         if env.finished:
             self.store.remove("active", qid)

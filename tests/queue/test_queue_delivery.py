@@ -196,12 +196,14 @@ def test_no_bounce_for_a_null_sender(queue: Callable[..., Queue], maillog) -> No
     assert "non-delivery notification" not in maillog.text
 
 
-def test_expired_message_bounces(queue: Callable[..., Queue]) -> None:
+def test_expired_message_bounces(queue: Callable[..., Queue], maillog) -> None:
     q = queue(submission={"relayhost": f"[127.0.0.1]:{free_port()}"}, queue={"lifetime": 0.0})
-    q.submit("alice@example.test", ["x@remote.test"])
+    qid = q.submit("alice@example.test", ["x@remote.test"])
     assert q.run_incoming() == ["removed", "removed"]  # the message, then its bounce
     [dsn] = q.inbox("alice@example.test")
     assert "expired" in dsn.get_payload()[0].get_payload()
+    assert "Action: failed" in str(dsn.get_payload()[1])
+    assert f"{qid}: from=<alice@example.test>, status=expired, returned to sender" in maillog.text
 
 
 def test_unknown_user_behind_an_alias_bounces(queue: Callable[..., Queue]) -> None:
