@@ -236,8 +236,10 @@ class Intake:
                 f"\tid {self.queue_id}{for_part}; {format_date(self.arrival)}\r\n"
             )
         else:
+            # RFC 5321 4.1.3: an IPv6 address literal carries the "IPv6:" tag.
+            literal = f"IPv6:{c.address}" if ":" in c.address else c.address
             text = (
-                f"Received: from {c.helo or c.host} ({c.host} [{c.address}])\r\n"
+                f"Received: from {c.helo or c.host} ({c.host} [{literal}])\r\n"
                 f"\tby {self.hostname} (maa) with {c.protocol} id {self.queue_id}{for_part};\r\n"
                 f"\t{format_date(self.arrival)}\r\n"
             )

@@ -65,6 +65,16 @@ def test_cleanup_adds_and_removes_headers(store: QueueStore) -> None:
     assert store.load("incoming", qid).message_id == msg["Message-ID"]
 
 
+def test_received_header_tags_an_ipv6_client_address(store: QueueStore) -> None:
+    client = ClientInfo(host="unknown", address="2001:db8::7", helo="client.test")
+    result = enqueue_bytes(
+        store, b"Subject: v6\r\n\r\nx\r\n", sender="a@example.test",
+        recipients=list(RCPT), client=client, hostname="mail.example.test",
+    )  # fmt: skip
+    data = store.content_path(result.queue_id).read_bytes()
+    assert data.startswith(b"Received: from client.test (unknown [IPv6:2001:db8::7])\r\n")
+
+
 def test_existing_message_id_and_date_are_kept(store: QueueStore) -> None:
     _, data = queued_bytes(
         store,
