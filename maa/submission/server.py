@@ -189,6 +189,14 @@ class SmtpSession(Protocol, TimeoutMixin):
         elif isinstance(event, smtp.MessageEnd):
             self._end_message()
         elif isinstance(event, smtp.TransactionReset):
+            if self._intake is not None and event.reason == "message size limit exceeded":
+                sender = self.engine.mail.address if self.engine.mail else ""
+                limit = self.ctx.config.mail.max_message_size
+                log.info(
+                    self._intake.queue_id,
+                    f"reject: DATA from {self.label}: 552 5.3.4 message larger than {limit} "
+                    f"bytes; from=<{sender}> proto={self._protocol()} helo=<{self._helo}>",
+                )
             self._abort_intake()
             self._recipients = []
         elif isinstance(event, smtp.StartTlsRequested):

@@ -68,3 +68,28 @@ def test_eight_bit_body_by_bdat_arrives_as_sent(front: Callable[..., Front]) -> 
     folder = f.ctx.stores.open(user).folder("INBOX")
     raw = folder.read(folder.messages()[0].uid)
     assert "\r\n\r\nÄpfel\r\n".encode() in raw
+
+
+@pytest_twisted.inlineCallbacks
+def test_message_over_the_size_limit_gets_552_and_a_log_line(
+    front: Callable[..., Front], maillog
+) -> None:
+    f = front(mail={"max_message_size": 2000})
+    big = "Subject: big\r\n\r\n" + ("y" * 78 + "\r\n") * 40
+
+    def client() -> Any:
+        with smtplib.SMTP("127.0.0.1", f.submission, timeout=10) as s:
+            s.starttls(context=client_ssl_context())
+            s.ehlo("client.test")
+            assert s.esmtp_features["size"] == "2000"
+            s.login("alice@example.test", PASSWORD)
+            s.mail("alice@example.test")  # no SIZE=, which would be refused at MAIL
+            s.rcpt("bob@example.test")
+            return s.data(big)[0], s.noop()[0]
+
+    assert (yield threaded(client)) == (552, 250)  # refused, and the session goes on
+    assert "reject: DATA from localhost[127.0.0.1]: 552 5.3.4 message larger than 2000" in (
+        maillog.text
+    )
+    assert f.inbox("bob@example.test") == []
+    assert not any(f.service.store.ids(q) for q in ("incoming", "active", "deferred"))
