@@ -131,7 +131,9 @@ def postfix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def host() -> Iterator[Host]:
+def host(request: pytest.FixtureRequest) -> Iterator[Host]:
+    """Postfix and maa; ``maildir`` storage unless the test asks for ``mbox`` (indirect)."""
+    driver = getattr(request, "param", "maildir")
     if POSTFIX is None or not os.path.exists(SENDMAIL):
         pytest.skip("postfix is not installed (apt-get install postfix)")
     if os.geteuid() != 0:
@@ -142,7 +144,7 @@ def host() -> Iterator[Host]:
     root = Path(tempfile.mkdtemp(prefix="maa-postfix-lda-"))
     root.chmod(0o755)
     try:
-        config = support.write_config(root / "maa")
+        config = support.write_config(root / "maa", mail={"location": f"{driver}:mail/%d/%n"})
         users = config.parent / "users"
         users.write_text(support.users_file_text({"nobody@example.test": "{PLAIN}secret"}))
         # maa deliver runs as the mail's owner: its config, users file and data are nobody's.
@@ -269,3 +271,43 @@ def test_postfix_local_delivers_through_maa_deliver(host: Host) -> None:
         assert time.monotonic() < deadline, host.log()
         time.sleep(0.1)
     assert "status=bounced" not in host.log() and "status=deferred" not in host.log()
+
+
+@pytest.mark.parametrize("host", ["mbox"], indirect=True)
+def test_postfix_local_delivers_into_an_mbox_through_maa_deliver(host: Host) -> None:
+    """The same hand-off into mbox storage: one From_ line with Postfix's envelope sender,
+    the message as Dovecot would store it (body verbatim behind a Content-Length), and maa
+    reading back exactly what Postfix handed over."""
+    with smtplib.SMTP("127.0.0.1", host.smtp_port, timeout=30) as smtp:
+        wire = message("into-mbox").replace(b"\n", b"\r\n")
+        smtp.sendmail("sender@example.net", ["nobody@example.test"], wire, ["BODY=8BITMIME"])
+    inbox = host.mail / "inbox"
+    deadline = time.monotonic() + 30
+    while "status=sent (delivered to command: " not in host.log():
+        assert time.monotonic() < deadline and "status=bounced" not in host.log(), host.log()
+        time.sleep(0.1)
+    data = inbox.read_bytes()
+    assert os.stat(inbox).st_uid == NOBODY
+    assert data.startswith(b"From sender@example.net ") and b"\r" not in data
+    _, rest = data.split(b"\n", 1)
+    header, _, body = rest.partition(b"\n\n")
+    sent_header, sent_body = message("into-mbox").split(b"\n\n", 1)
+    assert body == sent_body + b"\n"  # verbatim, then the empty line that ends a message
+    length = re.search(rb"(?m)^Content-Length: (\d+) *$", header)
+    assert length and int(length.group(1)) == len(sent_body)
+    assert header.count(b"Return-Path:") == 1 and header.count(b"Delivered-To:") == 1
+    assert header.split(b"\n")[0] == b"Return-Path: <sender@example.net>"
+    assert sent_header + b"\nContent-Length: " in header  # the sender's header, then ours
+
+    from maa.auth import open_passwd_file
+    from maa.config import load_config
+    from maa.context import StoreCache
+
+    config = load_config(host.config)
+    user = open_passwd_file(config).lookup("nobody@example.test")
+    assert user is not None
+    box = StoreCache().open(user).folder("INBOX")
+    (info,) = box.messages()
+    shown = box.read(info.uid)
+    assert shown.endswith(b"\r\n\r\n" + sent_body.replace(b"\n", b"\r\n"))
+    assert b"Content-Length" not in shown and info.flags == frozenset()
