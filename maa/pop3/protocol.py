@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from maa.auth.model import IMailUser, MailUser
 from maa.context import ServerContext
 from maa.log import new_session_id, service_log
-from maa.pop3.maildrop import LOCKS, apply_update, open_maildrop
+from maa.pop3.maildrop import MaildropInUse, MaildropLock, apply_update, open_maildrop
 from maa.pop3.sender import MessageSender
 from maa.proto.pop3 import (
     Action,
@@ -48,6 +48,7 @@ class _Login:
     user: MailUser
     logout: Any
     folder: Folder | None = None
+    lock: MaildropLock | None = None
     updating: bool = False  # the UPDATE state's expunge is running in a thread
 
 
@@ -203,11 +204,6 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         if self._lost or self.core is None or self.core.closed:
             logout()
             return
-        if not LOCKS.acquire(user.mail_location):
-            logout()
-            log.info(self.session_id, f"Mailbox in use: user=<{user.login}>, {self._where()}")
-            self._login_failed(LoginFailure.MAILDROP_LOCKED)
-            return
         login = _Login(user, logout)
         self._login = login
         try:
@@ -215,7 +211,8 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         except (StorageError, OSError, ValueError) as e:
             self._maildrop_failed(Failure(e), login)
             return
-        d = self._in_thread(open_maildrop, store)
+        owner = (user.uid, user.gid) if user.uid is not None and user.gid is not None else None
+        d = self._in_thread(open_maildrop, store, user.mail_location, owner)
         d.addCallbacks(
             self._maildrop_opened,
             self._maildrop_failed,
@@ -224,9 +221,12 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         )
 
     def _maildrop_opened(
-        self, opened: tuple[Folder, MaildropView], login: _Login, action: Authenticate
+        self,
+        opened: tuple[Folder, MaildropView, MaildropLock],
+        login: _Login,
+        action: Authenticate,
     ) -> None:
-        login.folder, view = opened
+        login.folder, view, login.lock = opened
         assert self.core is not None
         if self._lost or self.core.closed:
             self._release(login)
@@ -240,6 +240,14 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         self._execute(self.core.login_succeeded(view))
 
     def _maildrop_failed(self, failure: Failure, login: _Login) -> None:
+        if failure.check(MaildropInUse):
+            self._login = None
+            self._release(login)
+            user = login.user.login
+            log.info(self.session_id, f"Mailbox in use: user=<{user}>, {self._where()}")
+            if not self._lost:
+                self._login_failed(LoginFailure.MAILDROP_LOCKED)
+            return
         log.error(
             self.session_id,
             f"user=<{login.user.login}>: opening the maildrop failed: {failure.value}",
@@ -272,8 +280,10 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         self._execute(self.core.login_failed(reason))
 
     def _release(self, login: _Login) -> None:
+        if login.lock is not None:
+            login.lock.release()
+            login.lock = None
         if login.logout is not None:
-            LOCKS.release(login.user.mail_location)
             login.logout()
             login.logout = None
 

@@ -13,6 +13,7 @@ import pytest_twisted
 from pop3_support import ALICE, BOB, Pop3Server, message
 from twisted.internet import defer, threads
 
+from maa.pop3.maildrop import MaildropLock
 from maa.storage.interface import DELETED, FLAGGED, SEEN
 
 
@@ -72,15 +73,13 @@ def test_a_dropped_connection_deletes_nothing(pop3: Pop3Server) -> None:
     lock = pop3.user().mail_location
 
     def session() -> None:
-        from maa.pop3.maildrop import LOCKS
-
         client = pop3.client()
         client.retr(2)
         client.dele(1)
         client.dele(2)
         client.sock.shutdown(socket.SHUT_RDWR)
         client.close()
-        _until(lambda: not LOCKS.held(lock))
+        _until(lambda: not MaildropLock.held(lock))
 
     yield threads.deferToThread(session)
     inbox = pop3.inbox()
