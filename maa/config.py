@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pwd
+import re
 import tomllib
 import types
 import typing
@@ -235,6 +237,46 @@ def resolve_endpoint(endpoint: str, data_dir: Path) -> str:
     return f"unix:{path}{colon}{options}"
 
 
+class _ParseOnlyReactor:
+    """Stands in for the reactor when endpoint strings are only parsed: an endpoint keeps
+    its reactor for ``listen()``, which is never called on these."""
+
+
+_UNKNOWN_TYPE = re.compile(r"Unknown endpoint type: ('.*')")
+
+
+def check_endpoint(description: str) -> str | None:
+    """What is wrong with a Twisted server endpoint string, or None. Parses, never binds."""
+    from twisted.internet.endpoints import serverFromString
+
+    try:
+        endpoint = serverFromString(_ParseOnlyReactor(), description)
+    except ValueError as e:
+        unknown = _UNKNOWN_TYPE.fullmatch(str(e))
+        if unknown:
+            return f"unknown endpoint type {unknown.group(1)} in {description!r}"
+        return f"bad endpoint {description!r}: {e}"
+    except TypeError as e:  # an option the endpoint type does not have
+        option = str(e).rpartition("argument ")[2] or str(e)
+        return f"bad endpoint {description!r}: unknown option {option}"
+    except (OSError, ImportError) as e:
+        return f"bad endpoint {description!r}: {e}"
+    port = getattr(endpoint, "_port", None)
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        return f"bad endpoint {description!r}: port {port} out of range 0-65535"
+    return None
+
+
+def _check_endpoints(path: Path, name: str, cls: type, section: Any) -> None:
+    for f in dataclasses.fields(cls):
+        if not f.metadata.get("endpoints"):
+            continue
+        for description in getattr(section, f.name):
+            problem = check_endpoint(description)
+            if problem is not None:
+                raise ConfigError(path, f"{name}.{f.name}", problem)
+
+
 def _build_section(
     path: Path, name: str, cls: type, values: dict[str, Any], base: Path, data_dir: Path | None
 ) -> Any:
@@ -290,6 +332,13 @@ def parse_config(text: str, path: Path) -> Config:
     for name, cls in SECTIONS.items():
         if name != "server":
             sections[name] = _build_section(path, name, cls, raw.get(name, {}), base, data_dir)
+    for name, cls in SECTIONS.items():
+        _check_endpoints(path, name, cls, sections[name])
+    if server.user is not None:
+        try:
+            pwd.getpwnam(server.user)
+        except KeyError:
+            raise ConfigError(path, "server.user", f"no such user {server.user!r}") from None
     config = Config(path=path.resolve(), explicit=raw, **sections)
     if ":" not in config.mail.location:
         raise ConfigError(path, "mail.location", "expected DRIVER:PATH (maildir:… or mbox:…)")
