@@ -176,7 +176,6 @@ class SelectedView:
             self.expunged.discard(uid)
         if self.qresync:
             return [b"* VANISHED %s\r\n" % sequence_set(gone[::-1]).encode()] if gone else []
-        lines.reverse()
         return lines
 
     # -- other sessions' changes ----------------------------------------------------------------

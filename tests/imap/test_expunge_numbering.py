@@ -5,7 +5,6 @@ its number at that moment; otherwise it drops the wrong messages from view."""
 
 from __future__ import annotations
 
-import pytest
 import pytest_twisted
 from clients import RawClient
 from test_condstore import append, logged_in
@@ -21,11 +20,6 @@ def apply_expunges(uids: list[int], lines: list[bytes]) -> list[int]:
     return left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SelectedView.remove (maa/imap/selected.py) reverses the descending EXPUNGE "
-    "lines it built, so they name the messages by their numbers before the expunge",
-)
 @pytest_twisted.inlineCallbacks
 def test_expunge_of_scattered_messages_names_each_by_its_current_number(imap_port: int) -> None:
     def run() -> None:
