@@ -205,7 +205,10 @@ class IMAPServerProtocol(protocol.Protocol):
                 try:
                     parsed = parse_command(event)
                 except CommandError as e:
-                    self._bad_command(e.tag, e.text)
+                    if e.refused:
+                        self._write(f"{e.tag} NO {e.text}\r\n".encode())
+                    else:
+                        self._bad_command(e.tag, e.text)
                     continue
                 self._bad_in_a_row = 0
                 self._run(parsed)

@@ -14,11 +14,6 @@ from twisted.internet import threads
 BADCHARSET_NO = re.compile(rb"^(\w+) NO \[BADCHARSET( \([^)]*\))?\] ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the charset check raises ParseError, which the session answers with BAD and "
-    "the code inside the text ('BAD Error in IMAP command: [BADCHARSET ...]')",
-)
 @pytest.mark.parametrize(
     "command",
     [

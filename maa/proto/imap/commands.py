@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 from typing import ClassVar
 
-from maa.proto.imap.cursor import Cursor, ParseError
+from maa.proto.imap.cursor import Cursor, ParseError, UnsupportedCharset
 from maa.proto.imap.fetchattrs import FetchItem, parse_fetch_items
 from maa.proto.imap.framing import Literal
 from maa.proto.imap.listoptions import ListArgs, parse_list, parse_status_items
@@ -327,7 +327,7 @@ class Search:
                 c.sp()
                 charset = c.astring().decode("ascii", "replace").upper()
                 if charset not in ("US-ASCII", "UTF-8"):
-                    raise ParseError(f"[BADCHARSET (US-ASCII UTF-8)] Unsupported {charset}")
+                    raise UnsupportedCharset(f"[BADCHARSET (US-ASCII UTF-8)] Unsupported {charset}")
                 c.sp()
             else:
                 c._index, c._pos = save

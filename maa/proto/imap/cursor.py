@@ -22,6 +22,12 @@ class ParseError(Exception):
     """The command does not follow the grammar; the session replies BAD with this text."""
 
 
+class UnsupportedCharset(ParseError):
+    """A well-formed SEARCH, SORT or THREAD naming a charset maa does not search in: the
+    session replies ``NO [BADCHARSET (...)]`` (RFC 3501 7.1), where clients look for the code,
+    as Dovecot does."""
+
+
 class Cursor:
     def __init__(self, segments: tuple[Segment, ...]) -> None:
         self._segments = segments

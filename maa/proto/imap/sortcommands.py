@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maa.proto.imap.cursor import Cursor, ParseError
+from maa.proto.imap.cursor import Cursor, ParseError, UnsupportedCharset
 from maa.proto.imap.searchkeys import SearchKey, parse_search
 
 SORT_KEYS = frozenset(
@@ -26,8 +26,10 @@ class SortCriterion:
 
 def _charset(c: Cursor) -> str:
     charset = c.astring().decode("ascii", "replace").upper()
+    if c.at_end():  # ``SORT (DATE) ALL``: the charset left out, not an unknown one
+        raise ParseError("Missing charset or search keys")
     if charset not in CHARSETS:
-        raise ParseError(f"[BADCHARSET ({' '.join(CHARSETS)})] Unsupported {charset}")
+        raise UnsupportedCharset(f"[BADCHARSET ({' '.join(CHARSETS)})] Unsupported {charset}")
     return charset
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maa.proto.imap import commands as c
-from maa.proto.imap.cursor import Cursor, ParseError
+from maa.proto.imap.cursor import Cursor, ParseError, UnsupportedCharset
 from maa.proto.imap.framing import RawCommand
 from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import State
@@ -91,12 +91,14 @@ class ParsedCommand:
 
 
 class CommandError(Exception):
-    """A command that cannot be parsed: reply ``tag BAD text``."""
+    """A command that cannot be parsed: reply ``tag BAD text`` (``tag NO text`` when
+    ``refused``: well-formed, but asking for what maa does not do, like an unknown charset)."""
 
-    def __init__(self, tag: str, text: str) -> None:
+    def __init__(self, tag: str, text: str, *, refused: bool = False) -> None:
         super().__init__(text)
         self.tag = tag
         self.text = text
+        self.refused = refused
 
 
 def parse_command(raw: RawCommand) -> ParsedCommand:
@@ -115,5 +117,7 @@ def parse_command(raw: RawCommand) -> ParsedCommand:
         if spec is None:
             raise ParseError(f"Unknown command {name}")
         return ParsedCommand(tag, name, spec, spec.parse(cursor))
+    except UnsupportedCharset as e:
+        raise CommandError(tag, str(e), refused=True) from e
     except ParseError as e:
         raise CommandError(tag, str(e)) from e
