@@ -305,13 +305,13 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
             log.error(self.session_id, f"opening message UID {action.uid} failed: {e}")
             self._execute(self.core.send_failed(gone=False))
             return
-        self._transport.write(action.header)
         sender = MessageSender(
             self.transport,
             stream,
             MessageEncoder(action.body_lines),
             on_done=self._sent,
             on_progress=self.resetTimeout,
+            header=action.header,
         )
         self._sender = sender
         sender.start()

@@ -32,8 +32,15 @@ class MessageSender:
         encoder: MessageEncoder,
         on_done: Callable[[int | None], None],
         on_progress: Callable[[], None] = lambda: None,
+        header: bytes = b"",
     ) -> None:
         self._transport = transport
+        # Encoded bytes not yet written: the reply's status line waits for the first chunk,
+        # and each chunk for the next read to tell whether it is the last, so that a
+        # message of one chunk goes out in one write with its status line and terminator.
+        self._held: list[bytes] = [header] if header else []
+        self._first = True
+        self._written = False  # everything is written; done once the transport takes more
         self._stream = stream
         self._encoder = encoder
         self._on_done = on_done
@@ -48,6 +55,12 @@ class MessageSender:
 
     def _pump(self) -> None:
         while not self._paused and not self._finished:
+            if self._written:
+                # Finished only when the transport is not asking us to wait: the next RETR
+                # of a pipeline starts when this one is done, and must not pile onto a
+                # full buffer.
+                self._finish(self._encoder.octets)
+                return
             try:
                 chunk = self._stream.read(CHUNK_SIZE)
             except OSError as e:
@@ -56,14 +69,29 @@ class MessageSender:
                 self._finish(None)
                 self._transport.abortConnection()
                 return
+            data = self._encoder.feed(chunk) if chunk else b""
             if chunk:
-                data = self._encoder.feed(chunk)
-                if data:
-                    self._transport.write(data)
                 self._on_progress()
-            if not chunk or self._encoder.done:
-                self._transport.write(self._encoder.finish())
-                self._finish(self._encoder.octets)
+            if chunk and not self._encoder.done:
+                if self._first:
+                    self._first = False
+                else:
+                    self._write_held()
+                if data:
+                    self._held.append(data)
+                continue
+            if data:
+                self._held.append(data)
+            self._held.append(self._encoder.finish())
+            self._written = True
+            self._write_held()
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        if len(held) == 1:
+            self._transport.write(held[0])
+        elif held:
+            self._transport.writeSequence(held)
 
     def _finish(self, octets: int | None) -> None:
         if self._finished:

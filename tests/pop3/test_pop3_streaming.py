@@ -143,3 +143,53 @@ def test_idle_timeout_in_the_middle_of_a_message_cuts_it_without_a_reply_line(
     assert len(received) < len(big)  # cut short
     assert b"-ERR" not in received
     assert not received.endswith(b"\r\n.\r\n")
+
+
+def _sized(size: int, last: bytes) -> bytes:
+    """A message of exactly ``size`` bytes whose final line is ``last``."""
+    out = bytearray(message(0, b""))
+    while size - len(out) - len(last) > 80:
+        out += b"x" * 70 + b"\r\n"
+    out += b"y" * (size - len(out) - len(last) - 2) + b"\r\n" + last
+    assert len(out) == size
+    return bytes(out)
+
+
+@pytest_twisted.inlineCallbacks
+def test_messages_of_a_read_chunk_and_a_byte_either_side_arrive_whole_when_pipelined(
+    pop3: Pop3Server,
+) -> None:
+    """The status line, the message and its terminator are written together once the read
+    after the last chunk finds the end; a message that ends exactly on a chunk or one byte
+    off, with or without a final CRLF or with a dot line last, must come out the same."""
+    messages = [
+        _sized(CHUNK_SIZE - 1, b".\r\n"),
+        _sized(CHUNK_SIZE, b"..\r\n"),
+        _sized(CHUNK_SIZE + 1, b"no final line end"),
+        _sized(2 * CHUNK_SIZE, b".x\r\n"),
+        _sized(2 * CHUNK_SIZE + 3, b".\r\n"),
+    ]
+    pop3.deliver(*messages)
+
+    def session() -> bytes:
+        with socket.create_connection(("127.0.0.1", pop3.port), timeout=30) as conn:
+            reader = conn.makefile("rb", buffering=1 << 20)
+            reader.readline()
+            numbers = range(1, len(messages) + 1)
+            conn.sendall(
+                b"USER alice@example.test\r\nPASS secret\r\n"
+                + b"".join(b"RETR %d\r\n" % n for n in numbers)
+                + b"QUIT\r\n"
+            )
+            received = bytearray()
+            while chunk := reader.read1(1 << 20):
+                received += chunk
+        return bytes(received)
+
+    received = yield threads.deferToThread(session)
+    expected = b"+OK\r\n+OK Logged in.\r\n"
+    for body in messages:
+        ended = body if body.endswith(b"\r\n") else body + b"\r\n"
+        expected += b"+OK %d octets\r\n" % len(body) + _stuffed(ended) + b"\r\n.\r\n"
+    expected += b"+OK Logging out.\r\n"
+    assert received == expected
