@@ -382,15 +382,17 @@ def _toml_value(value: Any) -> str:
 
 
 def dump_config(config: Config, only_explicit: bool = False) -> str:
-    """The effective settings as TOML; with ``only_explicit``, only what the file set
-    (``doveconf -n``)."""
+    """The effective settings as TOML; with ``only_explicit``, only what the file set to
+    something other than the default (``doveconf -n``, ``postconf -n``)."""
     lines: list[str] = []
     for name in SECTIONS:
         section = getattr(config, name)
         items: list[tuple[str, Any]] = []
         for f in dataclasses.fields(section):
-            if only_explicit and f.name not in config.explicit.get(name, {}):
-                continue
+            if only_explicit:
+                written = config.explicit.get(name, {})
+                if f.name not in written or written[f.name] == _default(f):
+                    continue
             value = getattr(section, f.name)
             if value is None:
                 continue

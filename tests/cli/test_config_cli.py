@@ -37,3 +37,31 @@ def test_config_error_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         main(["config", "-c", str(path)])
     assert "auth.failure_dealy" in capsys.readouterr().err
+
+
+def test_config_n_leaves_out_keys_set_to_their_default(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "maa.toml"
+    path.write_text(
+        '[server]\nhostname = "mx.example.org"\ndata_dir = "var"\n'
+        "[auth]\nfailure_delay = 2\ndisable_plaintext_auth = true\n"
+        '[imap]\nlisten = ["tcp:10143:interface=127.0.0.1"]\n'
+        'listen_tls = ["tcp:20993:interface=127.0.0.1"]\n'
+        "[queue]\nmin_backoff = 300\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "maa", "config", "-n", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines() == [
+        f"# {path}",
+        "[server]",
+        'hostname = "mx.example.org"',
+        "",
+        "[imap]",
+        'listen_tls = ["tcp:20993:interface=127.0.0.1"]',
+    ]
