@@ -55,7 +55,7 @@ class _Message:
                 self._header = mail.header_block(self._raw)
             else:
                 with self.view.folder.open(self.uid) as stream:
-                    self._header = mail.header_block(stream)
+                    self._header = headercache.read_header(stream)
         return self._header
 
     def parts(self) -> mail.MessageParts:

@@ -9,9 +9,12 @@ cached with it, so a search after the client's first header FETCH is answered fr
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from maa import mail
+from maa.mail.headers import MAX_STREAM_HEADER_BYTES
 from maa.storage.interface import Folder
 
 SEARCH_FIELDS = ("BCC", "CC", "DATE", "FROM", "IN-REPLY-TO", "MESSAGE-ID", "SUBJECT", "TO")
@@ -23,6 +26,51 @@ def cache_key(names: tuple[str, ...]) -> str:
 
 
 SEARCH_KEY = cache_key(SEARCH_FIELDS)
+# SEARCH_FIELDS picked straight out of a header block by one expression, rather than going
+# through every field of it: a field starts a line, its name is followed by blanks and a colon
+# (``mail.header_fields``'s rule: blanks around the name do not count, and the first line
+# is a field even when it starts with one; an unfolded line of just the name counts too),
+# and continuation lines start with a blank.
+_SEARCH_FIELD = re.compile(
+    rb"(?:\A[ \t]+|^)(?:%s)[ \t]*"
+    rb"(?::[^\n]*(?:\n|\Z)(?:[ \t][^\n]*(?:\n|\Z))*"  # name: value
+    rb"|\r?(?:\n|\Z)(?![ \t]))"  # a line of just the name, not folded
+    % b"|".join(re.escape(n.encode()) for n in SEARCH_FIELDS),
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def search_block(header: bytes) -> bytes:
+    """``mail.header_fields(header, SEARCH_FIELDS)`` of a header block, faster."""
+    fields = [m for m in _SEARCH_FIELD.findall(header) if m]
+    fields.append(b"\r\n")
+    return b"".join(fields)
+
+
+# A header block is read in pieces this large: most headers end within the first (one read
+# instead of a readline per field), and no body is read past the piece that ends it.
+HEADER_READ = 16 * 1024
+
+
+def read_header(stream: BinaryIO) -> bytes:
+    """The header block of the message ``stream`` holds (at its start), blank line
+    included, as ``mail.header_block`` gives it, read in ``HEADER_READ`` pieces."""
+    data = b""
+    searched = 0
+    while True:
+        piece = stream.read(HEADER_READ)
+        data += piece
+        for blank in (b"\n", b"\r\n"):  # no header at all
+            if data.startswith(blank):
+                return blank
+        ends = [at + len(m) for m in (b"\n\r\n", b"\n\n") if (at := data.find(m, searched)) >= 0]
+        if ends:
+            return data[: min(ends)]
+        if not piece:
+            return data  # all header, no blank line
+        if len(data) >= MAX_STREAM_HEADER_BYTES:
+            return data[:MAX_STREAM_HEADER_BYTES]
+        searched = max(0, len(data) - 2)  # a blank line cut between two pieces
 
 
 def header_fields(
@@ -43,7 +91,7 @@ def header_fields(
         value = mail.header_fields(raw, wanted)
         folder.set_cached(uid, key, value)
         if folder.get_cached(uid, SEARCH_KEY) is None:
-            folder.set_cached(uid, SEARCH_KEY, mail.header_fields(raw, SEARCH_FIELDS))
+            folder.set_cached(uid, SEARCH_KEY, search_block(raw))
     return value
 
 
@@ -51,6 +99,6 @@ def search_fields(folder: Folder, uid: int, header: Callable[[], bytes]) -> byte
     """The fields of ``SEARCH_FIELDS`` as one header block."""
     value = folder.get_cached(uid, SEARCH_KEY)
     if value is None:
-        value = mail.header_fields(header(), SEARCH_FIELDS)
+        value = search_block(header())
         folder.set_cached(uid, SEARCH_KEY, value)
     return value

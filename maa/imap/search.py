@@ -39,7 +39,7 @@ class _Candidate:
     def header(self) -> bytes:
         if self._header is None:
             with self.view.folder.open(self.uid) as stream:
-                self._header = mail.header_block(stream)
+                self._header = headercache.read_header(stream)
         return self._header
 
     def fields(self, name: str) -> bytes:

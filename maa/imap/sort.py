@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from maa import mail
-from maa.imap import sortdata
+from maa.imap import headercache, sortdata
 from maa.imap.selected import SelectedView
 from maa.proto.imap.sortcommands import SortCriterion
 from maa.storage.interface import MessageInfo, MessageNotFound
@@ -31,7 +31,7 @@ _INDEX_KEYS = frozenset({"ARRIVAL", "SIZE"})
 def _header_loader(view: SelectedView, uid: int) -> Callable[[], bytes]:
     def load() -> bytes:
         with view.folder.open(uid) as stream:
-            return mail.header_block(stream)
+            return headercache.read_header(stream)
 
     return load
 

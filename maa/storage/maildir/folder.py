@@ -22,6 +22,7 @@ from maa.storage.interface import (
 from maa.storage.lineends import open_crlf, read_range
 from maa.storage.maildir import filename, uidlist
 from maa.storage.maildir.durable import CAN_SYNC_FILESYSTEM, fsync_dir
+from maa.storage.maildir.fieldcache import ReadAhead
 from maa.storage.maildir.index import Row
 from maa.storage.maildir.save import write_tmp
 from maa.storage.maildir.state import FolderState, Pending
@@ -42,6 +43,7 @@ class MaildirFolder:
         # claim_recent() and expunge() then answer from the last refresh plus this
         # process's own changes, without listing the directories again.
         self._refreshed = False
+        self._read_ahead = ReadAhead()
 
     @property
     def _state(self) -> FolderState:
@@ -355,6 +357,8 @@ class MaildirFolder:
 
     def refresh(self) -> bool:
         try:
+            with self._state.lock:
+                self._state.cache_writes.flush()
             self._state.sync()
         except FileNotFoundError as error:
             raise FolderNotFound(self._name) from error
@@ -366,7 +370,11 @@ class MaildirFolder:
         return WATCHERS.add(("maildir", self._state.path), callback)
 
     def get_cached(self, uid: int, field: str) -> bytes | None:
-        return self._state.index.get_cached(uid, field)
+        state = self._state
+        with state.lock:
+            return self._read_ahead.get(state.index, state.cache_writes, uid, field)
 
     def set_cached(self, uid: int, field: str, value: bytes) -> None:
-        self._state.index.set_cached(uid, field, value)
+        state = self._state
+        with state.lock:
+            state.cache_writes.put(uid, field, value)

@@ -271,3 +271,22 @@ class FolderIndex:
                 self._db.execute(
                     "INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (uid, field, bytes(value))
                 )
+
+    def cached_from(self, field: str, uid: int, limit: int) -> list[tuple[int, bytes]]:
+        """The ``field`` values cached for the first ``limit`` messages from ``uid`` up
+        (what a SEARCH over the folder reads next), ascending UID."""
+        with self.lock:
+            cursor = self._db.execute(
+                "SELECT uid, value FROM cache WHERE field = ? AND uid >= ? ORDER BY uid LIMIT ?",
+                (field, uid, limit),
+            )
+            return [(int(u), bytes(v)) for u, v in cursor.fetchall()]
+
+    def set_cached_many(self, values: Iterable[tuple[int, str, bytes]]) -> None:
+        """``set_cached`` for many (uid, field, value) at once, in one transaction."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cache SELECT ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM msg WHERE uid = ?)",
+                [(uid, field, bytes(value), uid) for uid, field, value in values],
+            )

@@ -41,6 +41,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, before: s
     current = state._uidlist_locked()
     meta = state.index.meta()
     if meta.get("uidvalidity") != str(current.uidvalidity):
+        state.cache_writes.drop()
         state.index.reset(current.uidvalidity)
     known = state.index.file_names()
     added = [current.add(base) for base in sorted(set(listing) - set(current.by_base))]
@@ -149,6 +150,7 @@ def _write(
             state.index.update_files(written[len(inserts) :])
             if gone:
                 state.index.delete(gone, modseq)
+                state.cache_writes.forget(gone)
         uidnext = max(state.index.meta_int("uidnext", 1), current.next_uid)
         stamps = before.rsplit("|", 1)[0] + "|" + state._uidlist_stamp
         state.index.set_meta(uidnext=uidnext, stamps=stamps, dirty=int(dirty))

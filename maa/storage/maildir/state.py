@@ -26,6 +26,7 @@ from maa.storage.maildir.durable import (
     stamp,
     sync_filesystem,
 )
+from maa.storage.maildir.fieldcache import PendingWrites
 from maa.storage.maildir.groupcommit import GroupCommit
 from maa.storage.maildir.index import FolderIndex, Row
 from maa.storage.maildir.listing import Listing, list_names
@@ -74,6 +75,7 @@ class FolderState:
         self.listing: Listing | None = None
         # ``status()`` as of an index version, dropped by every write of this process.
         self._status: tuple[int, FolderStatus] | None = None
+        self.cache_writes = PendingWrites(self.index)
         self.appends: GroupCommit[Pending, int] = GroupCommit(self._commit_appends)
         self.sync()
 
@@ -203,6 +205,8 @@ class FolderState:
         processes show in sqlite's data_version and drop the cache instead. ``same_infos``:
         only file names changed (new/ to cur/), not what ``messages()`` reports."""
         status, self._status = self._status, None
+        if removed:
+            self.cache_writes.forget(removed)
         rows = self._rows
         if rows is None or self.index.data_version() != self._rows_version:
             self.invalidate()

@@ -124,3 +124,23 @@ def test_counts_follow_our_flag_changes_without_a_recount(root: Path, mstore: Ma
     fresh = mstore.folder("INBOX")._state
     fresh.invalidate()
     assert fresh.status() == status
+
+
+def test_cached_values_are_written_in_batches_and_read_back(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder, uids = folder_with(mstore, 3)
+    for uid in uids:
+        folder.set_cached(uid, "fields:SUBJECT", b"Subject: %d\r\n\r\n" % uid)
+    # Served before they are written, then written by the next refresh.
+    assert folder.get_cached(uids[1], "fields:SUBJECT") == b"Subject: %d\r\n\r\n" % uids[1]
+    folder.refresh()
+    other = MaildirStore(root).folder("INBOX")
+    got = [other.get_cached(uid, "fields:SUBJECT") for uid in uids]  # in UID order: read ahead
+    assert got == [b"Subject: %d\r\n\r\n" % uid for uid in uids]
+    # A value set for a message expunged meanwhile is not kept.
+    folder.store_flags([uids[2]], ["\\Deleted"], "add")
+    folder.set_cached(uids[2], "fields:DATE", b"Date: x\r\n\r\n")
+    folder.expunge()
+    folder.refresh()
+    assert folder._state.index.get_cached(uids[2], "fields:DATE") is None

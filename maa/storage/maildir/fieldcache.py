@@ -1,0 +1,84 @@
+"""The per-message cache (parsed envelopes, header fields) read and written in batches.
+
+A first ``SEARCH SUBJECT`` over a 100,000-message folder caches 100,000 values and the next
+one reads them back: one sqlite transaction or query per message would cost more than
+reading the message files did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from maa.storage.maildir.index import FolderIndex
+
+# Values written in one transaction. Until then they are served from memory; the IMAP
+# session's once-per-command refresh writes what is left. (A crash loses only cache.)
+WRITE_BATCH = 512
+# Values read in one query once a caller goes through a folder in ascending UID order
+# (SEARCH, FETCH 1:*); a caller asking for one message reads one value.
+READ_AHEAD = 512
+_NO_END = 1 << 63
+
+
+class PendingWrites:
+    """Values set but not yet in the index: one per folder state (under its lock)."""
+
+    def __init__(self, index: FolderIndex) -> None:
+        self._index = index
+        self.values: dict[tuple[int, str], bytes] = {}
+        self.generation = 0  # raised by each write: windows read before it are stale
+
+    def put(self, uid: int, field: str, value: bytes) -> None:
+        self.values[(uid, field)] = value
+        if len(self.values) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.values:
+            self._index.set_cached_many((u, f, v) for (u, f), v in self.values.items())
+            self.values.clear()
+            self.generation += 1
+
+    def forget(self, uids: Iterable[int]) -> None:
+        """Expunged: their values are not to be written, nor served."""
+        gone = set(uids)
+        for key in [k for k in self.values if k[0] in gone]:
+            del self.values[key]
+
+    def drop(self) -> None:
+        """Forget them: the UIDs they were set for now name other messages."""
+        self.values.clear()
+        self.generation += 1
+
+
+class ReadAhead:
+    """One reader's window of cached values (one per folder handle)."""
+
+    def __init__(self) -> None:
+        self._field = ""
+        self._low = 0
+        self._high = -1
+        self._generation = -1
+        self._values: dict[int, bytes] = {}
+        self._last: dict[str, int] = {}
+
+    def get(self, index: FolderIndex, pending: PendingWrites, uid: int, field: str) -> bytes | None:
+        value = pending.values.get((uid, field))
+        if value is not None:
+            return value
+        if (
+            field == self._field
+            and self._low <= uid <= self._high
+            and self._generation == pending.generation
+        ):
+            return self._values.get(uid)
+        previous = self._last.get(field)
+        self._last[field] = uid
+        if previous is None or uid <= previous:
+            return index.get_cached(uid, field)
+        rows = index.cached_from(field, uid, READ_AHEAD)
+        self._field, self._low, self._generation = field, uid, pending.generation
+        # Fewer rows than asked for: nothing above them was cached when they were read.
+        self._high = rows[-1][0] if len(rows) == READ_AHEAD else _NO_END
+        self._values = dict(rows)
+        return self._values.get(uid)

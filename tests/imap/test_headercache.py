@@ -1,0 +1,57 @@
+"""The header cache's fast paths give what the general header code gives."""
+
+from __future__ import annotations
+
+import io
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from maa import mail
+from maa.imap.headercache import SEARCH_FIELDS, read_header, search_block
+
+_NAMES = ["Subject", "SUBJECT", "subject ", " From", "To", "Cc", "X-Subject", "SubjectX", "Date"]
+_LINE = st.one_of(
+    st.builds(
+        lambda name, value: f"{name}:{value}".encode(),
+        st.sampled_from(_NAMES),
+        st.text("ab =?:\t", max_size=8),
+    ),
+    st.sampled_from([b" folded", b"\tfolded", b"no colon", b"", b"From x", b"Subject"]),
+)
+_END = st.sampled_from([b"\r\n", b"\n"])
+
+
+@st.composite
+def header_blocks(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(st.tuples(_LINE, _END), max_size=12))
+    block = b"".join(line + end for line, end in lines)
+    return block + draw(st.sampled_from([b"", b"\r\n", b"\n", b"Subject: cut"]))
+
+
+@given(header_blocks())
+def test_search_block_is_header_fields(block: bytes) -> None:
+    header = mail.header_block(block)
+    assert search_block(header) == mail.header_fields(header, SEARCH_FIELDS)
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out at most ``step`` bytes a read, as a pipe might."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._step = data, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        n = self._step if size < 0 else min(size, self._step)
+        piece, self._data = self._data[:n], self._data[n:]
+        return piece
+
+
+@given(header_blocks(), st.binary(max_size=40), st.integers(1, 7))
+def test_read_header_stops_where_header_block_does(block: bytes, body: bytes, step: int) -> None:
+    message = block + body
+    expected = mail.header_block(io.BytesIO(message))
+    assert read_header(Trickle(message, step)) == expected  # type: ignore[arg-type]
