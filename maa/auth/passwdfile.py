@@ -302,6 +302,30 @@ _NEVER: _Stamp = (-1, -1, -1, -1)
 _MTIME_SETTLE = 2.0
 
 
+def readable_by(path: Path, user: str) -> bool:
+    """Whether ``user`` (its uid, primary and supplementary groups) may read ``path`` and
+    reach it through its folders: what the server can still reread after dropping to it."""
+    entry = pwd.getpwnam(user)
+    if entry.pw_uid == 0:
+        return True
+    gids = {entry.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+
+    def allowed(st: os.stat_result, owner_bit: int, group_bit: int, other_bit: int) -> bool:
+        if st.st_uid == entry.pw_uid:
+            return bool(st.st_mode & owner_bit)
+        if st.st_gid in gids:
+            return bool(st.st_mode & group_bit)
+        return bool(st.st_mode & other_bit)
+
+    path = Path(path).resolve()
+    try:
+        if not allowed(os.stat(path), 0o400, 0o040, 0o004):
+            return False
+        return all(allowed(os.stat(folder), 0o100, 0o010, 0o001) for folder in path.parents)
+    except OSError:
+        return False
+
+
 class PasswdFile:
     """A users file as ``UserDB`` and password checker, re-read whenever it changes."""
 
@@ -358,7 +382,12 @@ class PasswdFile:
                 self._snapshot = _Snapshot({}, [])
                 return True
             except OSError as e:
-                log.error(None, f"passwd-file {self.path}: {e.strerror}: keeping the last read")
+                hint = ""
+                if isinstance(e, PermissionError):
+                    hint = f"; make it readable by uid {os.geteuid()} ([server] user)"
+                log.error(
+                    None, f"passwd-file {self.path}: {e.strerror}: keeping the last read{hint}"
+                )
                 return False
             if stamp is not None and time.time() - stamp[3] / 1e9 < _MTIME_SETTLE:
                 self._recheck_at = stamp[3] / 1e9 + _MTIME_SETTLE

@@ -1,8 +1,9 @@
 """Changing the users file the way an admin's editor would, but safely: the whole file is
 rewritten to a temporary file in the same folder, fsynced and renamed over the old one, so a
 reader (the running server) sees the old file or the new one, never half of either. Comments,
-blank lines, order and the file's mode are kept; concurrent edits are serialised with a lock
-on the folder.
+blank lines, order and the file's owner, group and mode are kept (a users file made readable
+by the mail user's group stays so after ``maa user add`` as root); concurrent edits are
+serialised with a lock on the folder.
 """
 
 from __future__ import annotations
@@ -87,13 +88,23 @@ def _folder_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def atomic_write(path: Path, text: str, *, mode: int) -> None:
-    """Replace ``path`` by ``text``: temp file in the same folder, fsync, rename, fsync folder."""
+def atomic_write(path: Path, text: str, *, mode: int, owner: tuple[int, int] | None = None) -> None:
+    """Replace ``path`` by ``text``: temp file in the same folder, fsync, rename, fsync folder.
+    The new file gets ``mode`` and, when given, the ``(uid, gid)`` of ``owner``, before the
+    rename, so no reader ever sees it with other permissions."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
             out.write(text)
             out.flush()
+            st = os.fstat(out.fileno())
+            if owner is not None and (st.st_uid, st.st_gid) != owner:
+                try:
+                    os.fchown(out.fileno(), *owner)
+                except PermissionError:
+                    if os.geteuid() == 0:
+                        raise
+                    # Not root: keep the uid (ours); a group we are not in cannot be kept.
             os.fchmod(out.fileno(), mode)
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -114,12 +125,14 @@ def edit(path: Path, change: Callable[[list[str]], list[str]]) -> None:
     with _folder_lock(path):
         try:
             text = path.read_text(encoding="utf-8", errors="surrogateescape")
-            mode = os.stat(path).st_mode & 0o7777
+            st = os.stat(path)
+            mode = st.st_mode & 0o7777
+            owner: tuple[int, int] | None = (st.st_uid, st.st_gid)
         except FileNotFoundError:
-            text, mode = "", NEW_FILE_MODE
+            text, mode, owner = "", NEW_FILE_MODE, None
         lines = text.splitlines()
         new_lines = change(lines)
-        atomic_write(path, "".join(line + "\n" for line in new_lines), mode=mode)
+        atomic_write(path, "".join(line + "\n" for line in new_lines), mode=mode, owner=owner)
 
 
 def add_user(path: Path, line: str, mail_location_base: str) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import grp
 import logging
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from maa.auth import open_passwd_file
+from maa.auth.passwdfile import readable_by
 from maa.cli.common import add_config_option, config_path
 from maa.config import Config, ConfigError, load_config
 from maa.queue.routing import check_tables
@@ -56,9 +59,23 @@ def check_users(config: Config) -> tuple[list[str], list[str]]:
     if not passwd.users():
         warnings.append(f"{path}: no users")
     mode = os.stat(path).st_mode
+    run_as = config.server.user
+    if run_as and not readable_by(path, run_as):
+        warnings.append(
+            f"{path}: users file not readable by user {run_as} ([server] user): maa serve "
+            f"reads it before dropping privileges but cannot reread it after; e.g. "
+            f"chgrp {_group_name(pwd.getpwnam(run_as).pw_gid)} {path} && chmod 0640 {path}"
+        )
     if mode & stat.S_IROTH:
         warnings.append(f"{path}: readable by everyone, and it holds password hashes")
     return problems, warnings
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def check_tls(config: Config) -> tuple[list[str], list[str]]:

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             top.privilegedStartService()
             if os.geteuid() == 0 and config.server.user:
+                _warn_unreadable_users_file(config.auth.passwd_file, config.server.user)
                 drop_privileges(config.server.user, Path(config.server.data_dir))
             top.startService()
         except Exception as e:
@@ -74,3 +75,17 @@ def run(args: argparse.Namespace) -> int:
 def _reload(ctx: Any) -> None:
     changed = ctx.userdb.reload_if_changed()
     log.info(None, "SIGHUP: users file reread" + ("" if changed else " (unchanged)"))
+
+
+def _warn_unreadable_users_file(passwd_file: str, user: str) -> None:
+    """The users were read as root; say now, not at the first SIGHUP, that they cannot be
+    reread as ``user``."""
+    from maa.auth.passwdfile import readable_by
+
+    if Path(passwd_file).exists() and not readable_by(Path(passwd_file), user):
+        log.warning(
+            None,
+            f"users file {passwd_file} not readable by user {user}: the users read now are "
+            "kept, but changes are not seen until restart; make it readable by that user "
+            "(e.g. its group, mode 0640)",
+        )
