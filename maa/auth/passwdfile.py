@@ -364,13 +364,14 @@ class PasswdFile:
             return False
         return self._recheck_at is None or time.time() < self._recheck_at
 
-    def reload_if_changed(self) -> bool:
-        """Re-read the file if it changed since the last read; True when it did."""
-        if self._unchanged(self._stat()):
+    def reload_if_changed(self, *, force: bool = False) -> bool:
+        """Re-read the file if it changed since the last read (``force``: even if it seems
+        not to, as SIGHUP asks after a chmod, which changes no stamp); True when read."""
+        if not force and self._unchanged(self._stat()):
             return False
         with self._lock:
             stamp = self._stat()
-            if self._unchanged(stamp):
+            if not force and self._unchanged(stamp):
                 return False
             self._stamp = stamp
             self._recheck_at = None

@@ -73,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _reload(ctx: Any) -> None:
-    changed = ctx.userdb.reload_if_changed()
+    from maa.auth.passwdfile import PasswdFile
+
+    if isinstance(ctx.userdb, PasswdFile):
+        changed = ctx.userdb.reload_if_changed(force=True)
+    else:
+        changed = ctx.userdb.reload_if_changed()
     log.info(None, "SIGHUP: users file reread" + ("" if changed else " (unchanged)"))
 
 
