@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_config_option(parser)
     parser.add_argument(
-        "-n", action="store_true", help="only the settings the file sets (as doveconf -n)"
+        "-n",
+        action="store_true",
+        help="only the settings the file sets to a non-default value (as doveconf -n)",
     )
     parser.set_defaults(func=run)
 
