@@ -138,7 +138,25 @@ SERVE_PORTS = ("imap", "imaps", "pop3", "pop3s", "lmtp", "submission", "submissi
 
 def start_server(directory: Path, extra: str = "", **sections: dict[str, Any]) -> RunningServer:
     """Write a config with a free port for every listener and start ``maa serve`` on it;
-    returns once every port accepts connections."""
+    returns once every port accepts connections. A port found free can be taken before the
+    server binds it (an outgoing connection's ephemeral port, or one still closing after a
+    kill -9): the start is then tried again on fresh ports."""
+    for _ in range(BIND_ATTEMPTS):
+        try:
+            return _start_server(directory, extra, **sections)
+        except _PortTaken as taken:
+            log = str(taken)
+    pytest.fail(f"maa serve found a port taken {BIND_ATTEMPTS} times:\n{log}")
+
+
+BIND_ATTEMPTS = 4
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _start_server(directory: Path, extra: str = "", **sections: dict[str, Any]) -> RunningServer:
     ports = {name: free_port() for name in SERVE_PORTS}
     ep = "tcp:{}:interface=127.0.0.1".format
     defaults: dict[str, dict[str, Any]] = {
@@ -169,6 +187,8 @@ def start_server(directory: Path, extra: str = "", **sections: dict[str, Any]) -
     while not all(_accepts(p) for p in wanted):
         if process.poll() is not None or time.monotonic() > deadline:
             server.stop(signal.SIGKILL)
+            if "Address already in use" in server.log_text():
+                raise _PortTaken(server.log_text())
             pytest.fail(f"maa serve did not start:\n{server.log_text()}")
         time.sleep(0.05)
     return server
