@@ -119,7 +119,7 @@ PARTIAL_IN_MEMORY = 1024 * 1024
 # The items answered from the index alone (``UID FETCH 1:* (FLAGS)`` on 100,000 messages).
 _INDEX_ITEMS: dict[str, Callable[[SelectedView, int], bytes]] = {
     "UID": lambda view, uid: b"UID %d" % uid,
-    "FLAGS": lambda view, uid: b"FLAGS " + response.flag_list(view.flags_of(uid)),
+    "FLAGS": SelectedView.flags_item,
     "RFC822.SIZE": lambda view, uid: b"RFC822.SIZE %d" % view.infos[uid].size,
     "MODSEQ": lambda view, uid: b"MODSEQ (%d)" % view.infos[uid].modseq,
     "INTERNALDATE": lambda view, uid: (

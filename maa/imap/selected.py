@@ -69,6 +69,9 @@ class SelectedView:
         self.memo: dict[tuple[str, str, int], list[str]] = {}
         # SORT/THREAD keys per UID, decoded once per session from the folder cache.
         self.sortmemo: dict[int, SortData] = {}
+        # Messages whose flag change was taken in before a command and not yet told: the
+        # command may tell it itself (FETCH FLAGS, STORE); the sync after it tells the rest.
+        self.untold: set[int] = set()
         self._dirty = False
         self._unwatch = folder.watch(on_change)
 
@@ -115,6 +118,11 @@ class SelectedView:
             return all(None in r for r in sequence.ranges)
         return all(high <= largest and low >= 1 for low, high in sequence.resolve(largest))
 
+    def flags_item(self, uid: int) -> bytes:
+        """``FLAGS (...)`` of a FETCH response: the client now knows the message's flags."""
+        self.untold.discard(uid)
+        return b"FLAGS " + response.flag_list(self.flags_of(uid))
+
     def flags_of(self, uid: int) -> frozenset[str]:
         flags = self.infos[uid].flags
         return flags | {"\\Recent"} if uid in self.recent else flags
@@ -145,6 +153,7 @@ class SelectedView:
         these always name the UID (as Dovecot's do), since the client keys on UIDs then."""
         parts = [b"UID %d" % uid] if with_uid or self.qresync else []
         if flags:
+            self.untold.discard(uid)
             parts.append(b"FLAGS " + response.flag_list(self.flags_of(uid)))
         if self.condstore:
             parts.append(b"MODSEQ (%d)" % self.infos[uid].modseq)
@@ -174,15 +183,27 @@ class SelectedView:
             self.infos.pop(uid, None)
             self.recent.discard(uid)
             self.expunged.discard(uid)
+            self.untold.discard(uid)
         if self.qresync:
             return [b"* VANISHED %s\r\n" % sequence_set(gone[::-1]).encode()] if gone else []
         return lines
 
     # -- other sessions' changes ----------------------------------------------------------------
 
-    def sync(self, *, allow_expunge: bool, with_uid: bool = False) -> list[bytes]:
-        """Untagged lines for what changed since the last sync."""
-        self.folder.refresh()
+    def sync(
+        self,
+        *,
+        allow_expunge: bool,
+        with_uid: bool = False,
+        refresh: bool = True,
+        hold_flags: bool = False,
+    ) -> list[bytes]:
+        """Untagged lines for what changed since the last sync. Without ``refresh`` only
+        what this process's index already holds is looked at (the command's own changes,
+        other sessions here), not what other processes did to the files. With
+        ``hold_flags`` flag changes are taken in but told later (``untold``)."""
+        if refresh:
+            self.folder.refresh()
         status = self.folder.status()
         lines: list[bytes] = []
         if (
@@ -196,23 +217,33 @@ class SelectedView:
             self._seen_count = status.messages
             self.uidnext = status.uidnext
             self.highestmodseq = status.highestmodseq
-            diff = self._diff(with_uid, since)
+            diff = self._diff(with_uid, since, hold_flags)
             lines.extend(self.new_flags())
             lines.extend(diff)
+        if self.untold and not hold_flags:
+            for uid in sorted(self.untold):
+                if uid in self.infos:
+                    lines.append(self.flags_fetch(self.seq_of(uid), uid, with_uid=with_uid))
+            self.untold.clear()
         if allow_expunge and self.expunged:
             lines.extend(self.remove(sorted(self.expunged)))
         return lines
 
-    def _compare(self, info: MessageInfo, seq: int, with_uid: bool, lines: list[bytes]) -> None:
-        """Take ``info`` as the message's state; a FETCH line if its flags (or, with
-        CONDSTORE, its MODSEQ) changed from what the client was told."""
+    def _compare(
+        self, info: MessageInfo, seq: int, with_uid: bool, lines: list[bytes], hold: bool
+    ) -> None:
+        """Take ``info`` as the message's state; a FETCH line (now, or later when ``hold``)
+        if its flags (or, with CONDSTORE, its MODSEQ) changed from what the client was told."""
         old = self.infos[info.uid]
         self.infos[info.uid] = info
         if info.flags != old.flags or (self.condstore and info.modseq != old.modseq):
             self.keywords.update(f for f in info.flags if not f.startswith("\\"))
-            lines.append(self.flags_fetch(seq, info.uid, with_uid=with_uid))
+            if hold:
+                self.untold.add(info.uid)
+            else:
+                lines.append(self.flags_fetch(seq, info.uid, with_uid=with_uid))
 
-    def _diff(self, with_uid: bool, since: int) -> list[bytes]:
+    def _diff(self, with_uid: bool, since: int, hold: bool) -> list[bytes]:
         lines: list[bytes] = []
         infos = self.folder.messages()
         last = self.uids[-1] if self.uids else 0
@@ -225,7 +256,7 @@ class SelectedView:
             i.uid in self.infos and i.uid not in self.expunged for i in changed
         ):
             for info in changed:
-                self._compare(info, self.seq_of(info.uid), with_uid, lines)
+                self._compare(info, self.seq_of(info.uid), with_uid, lines, hold)
         else:
             current = {i.uid: i for i in infos}
             for seq, uid in enumerate(self.uids, 1):
@@ -233,7 +264,7 @@ class SelectedView:
                 if now is None:
                     self.expunged.add(uid)
                 else:
-                    self._compare(now, seq, with_uid, lines)
+                    self._compare(now, seq, with_uid, lines, hold)
         new = infos[known:]
         if new:
             recent = set() if self.readonly else self.folder.claim_recent()

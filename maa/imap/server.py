@@ -54,6 +54,7 @@ class IMAPServerProtocol(protocol.Protocol):
         self._idle_tag: str | None = None
         self._idle_poll: task.LoopingCall | None = None
         self._bad_in_a_row = 0
+        self._synced = False  # this command's storage sync already ran (_sync_first)
         self._bytes_in = 0
         self._bytes_out = 0
         self._logged_out = False
@@ -233,6 +234,8 @@ class IMAPServerProtocol(protocol.Protocol):
             return
         own = self._own.get(type(parsed.command))
         self.session.tag = parsed.tag
+        if parsed.spec.reads_messages:
+            self._sync_first(parsed)
         try:
             if own is not None:
                 result = own(parsed.tag, parsed.command)
@@ -267,14 +270,38 @@ class IMAPServerProtocol(protocol.Protocol):
         self._finish(reply, parsed)
         self._process()
 
+    def _sync_first(self, parsed: ParsedCommand) -> None:
+        """The command's one storage sync, before it runs: a FETCH, STORE or SEARCH
+        answers from the flags and messages as they are now. New messages are told first;
+        flag changes the command does not tell itself come after it (``untold``), and
+        EXPUNGE when RFC 3501 7.4.1 lets it. Answering from the last command's
+        state and correcting it after the answer told FLAGS one command stale."""
+        view = self.session.view
+        if view is None:
+            return
+        try:
+            self.session.out.extend(
+                view.sync(
+                    allow_expunge=False, with_uid=parsed.name.startswith("UID "), hold_flags=True
+                )
+            )
+        except StorageError as e:
+            log.warning(self.session.session_id, f"sync failed: {e!r}")
+        self._synced = True
+
     def _finish(self, reply: Reply, parsed: ParsedCommand) -> None:
         view = self.session.view
+        # A command that synced before it ran reads no files again: it only takes in its
+        # own changes (and other sessions' here) and sends EXPUNGEs it may.
+        refresh = not self._synced
+        self._synced = False
         if view is not None and self.session.state.state is State.SELECTED:
             try:
                 self.session.out.extend(
                     view.sync(
                         allow_expunge=not parsed.spec.uses_sequence_numbers,
                         with_uid=parsed.name.startswith("UID "),
+                        refresh=refresh,
                     )
                 )
             except StorageError as e:

@@ -29,6 +29,9 @@ class CommandSpec:
     states: frozenset[State]
     uses_sequence_numbers: bool = False  # pending EXPUNGE must wait (RFC 3501 7.4.1)
     may_expunge: bool = False
+    # Answers from per-message state (flags, the set of messages): the session syncs with
+    # storage before running it, so what it says is current, not one command old.
+    reads_messages: bool = False
 
 
 def _uid(cls: Any, uid: bool) -> Callable[[Cursor], Any]:
@@ -62,22 +65,38 @@ COMMANDS: dict[str, CommandSpec] = {
     "CLOSE": CommandSpec(c.Close.parse, SELECTED, may_expunge=True),
     "UNSELECT": CommandSpec(c.Unselect.parse, SELECTED),
     "EXPUNGE": CommandSpec(c.Expunge.parse, SELECTED, may_expunge=True),
-    "SEARCH": CommandSpec(_uid(c.Search, False), SELECTED, uses_sequence_numbers=True),
-    "FETCH": CommandSpec(_uid(c.Fetch, False), SELECTED, uses_sequence_numbers=True),
-    "STORE": CommandSpec(_uid(c.Store, False), SELECTED, uses_sequence_numbers=True),
-    "COPY": CommandSpec(_uid(c.Copy, False), SELECTED, uses_sequence_numbers=True),
-    "MOVE": CommandSpec(
-        _uid(c.Move, False), SELECTED, uses_sequence_numbers=True, may_expunge=True
+    "SEARCH": CommandSpec(
+        _uid(c.Search, False), SELECTED, uses_sequence_numbers=True, reads_messages=True
     ),
-    "SORT": CommandSpec(_uid(Sort, False), SELECTED, uses_sequence_numbers=True),
-    "THREAD": CommandSpec(_uid(Thread, False), SELECTED, uses_sequence_numbers=True),
-    "UID SEARCH": CommandSpec(_uid(c.Search, True), SELECTED),
-    "UID SORT": CommandSpec(_uid(Sort, True), SELECTED),
-    "UID THREAD": CommandSpec(_uid(Thread, True), SELECTED),
-    "UID FETCH": CommandSpec(_uid(c.Fetch, True), SELECTED),
-    "UID STORE": CommandSpec(_uid(c.Store, True), SELECTED),
-    "UID COPY": CommandSpec(_uid(c.Copy, True), SELECTED),
-    "UID MOVE": CommandSpec(_uid(c.Move, True), SELECTED, may_expunge=True),
+    "FETCH": CommandSpec(
+        _uid(c.Fetch, False), SELECTED, uses_sequence_numbers=True, reads_messages=True
+    ),
+    "STORE": CommandSpec(
+        _uid(c.Store, False), SELECTED, uses_sequence_numbers=True, reads_messages=True
+    ),
+    "COPY": CommandSpec(
+        _uid(c.Copy, False), SELECTED, uses_sequence_numbers=True, reads_messages=True
+    ),
+    "MOVE": CommandSpec(
+        _uid(c.Move, False),
+        SELECTED,
+        uses_sequence_numbers=True,
+        may_expunge=True,
+        reads_messages=True,
+    ),
+    "SORT": CommandSpec(
+        _uid(Sort, False), SELECTED, uses_sequence_numbers=True, reads_messages=True
+    ),
+    "THREAD": CommandSpec(
+        _uid(Thread, False), SELECTED, uses_sequence_numbers=True, reads_messages=True
+    ),
+    "UID SEARCH": CommandSpec(_uid(c.Search, True), SELECTED, reads_messages=True),
+    "UID SORT": CommandSpec(_uid(Sort, True), SELECTED, reads_messages=True),
+    "UID THREAD": CommandSpec(_uid(Thread, True), SELECTED, reads_messages=True),
+    "UID FETCH": CommandSpec(_uid(c.Fetch, True), SELECTED, reads_messages=True),
+    "UID STORE": CommandSpec(_uid(c.Store, True), SELECTED, reads_messages=True),
+    "UID COPY": CommandSpec(_uid(c.Copy, True), SELECTED, reads_messages=True),
+    "UID MOVE": CommandSpec(_uid(c.Move, True), SELECTED, may_expunge=True, reads_messages=True),
     "UID EXPUNGE": CommandSpec(c.UidExpunge.parse, SELECTED, may_expunge=True),
 }
 
