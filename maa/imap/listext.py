@@ -4,7 +4,7 @@ Which names are listed depends on the selection options (all folders, or the sub
 names, or the special-use folders; RECURSIVEMATCH adds parents of matching names with
 CHILDINFO); which attributes they carry on the return options. Basic RFC 3501 LIST is the
 case of no options, and answers as it always did (children and special-use included, as
-RFC 5258 and RFC 6154 allow).
+RFC 5258 and RFC 6154 allow; \\Noselect where the extended forms say \\NonExistent).
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def list_entries(
         return any(r.match(name) for r in regexes)
 
     by_name = {f.name: f for f in folders}
+    existing = {f.name for f in folders if f.exists}
     subscribed = set(subscriptions)
     selection = args.selection
     returns = args.returns
@@ -94,9 +95,9 @@ def list_entries(
     # it); the extended forms show them when RETURN (CHILDREN) asks, as Dovecot does.
     want_children = "CHILDREN" in returns or not args.extended
 
-    selected = set(subscribed) if "SUBSCRIBED" in selection else set(by_name)
+    selected = set(subscribed) if "SUBSCRIBED" in selection else set(existing)
     if "SPECIAL-USE" in selection:
-        selected = {n for n in selected if n in by_name and by_name[n].special_use}
+        selected = {n for n in selected if n in existing and by_name[n].special_use}
 
     # RECURSIVEMATCH (only SUBSCRIBED defines CHILDINFO): a listed name with a selected
     # descendant says so; a name outside the selection is listed for it only when that
@@ -108,24 +109,36 @@ def list_entries(
                 if matches(parent) and (parent in selected or not matches(name)):
                     childinfo.add(parent)
 
-    names = {n for n in selected if matches(n)} | childinfo
-    parents = {a for n in by_name for a in _ancestors(n)}
+    # A level that exists only in its children's names is no mailbox, so the selection of
+    # every mailbox leaves it out; it is listed for a child the patterns do not match (with
+    # "%", not with "*"): RFC 3501 6.3.8 "matching levels of hierarchy", and RFC 5258 3.5's
+    # \NonExistent \HasChildren pair where no CHILDINFO can say there is a child.
+    levels: set[str] = set()
+    if not selection & {"SUBSCRIBED", "SPECIAL-USE"}:
+        for name in selected:
+            if not matches(name):
+                levels.update(p for p in _ancestors(name) if p not in existing and matches(p))
+
+    names = {n for n in selected if matches(n)} | childinfo | levels
+    parents = {a for n in existing for a in _ancestors(n)}
     entries: list[Entry] = []
     for name in sorted(names, key=_order):
         info = by_name.get(name)
         entry = Entry(name, childinfo=name in childinfo)
         attrs = entry.attributes
-        if info is None:
-            attrs.append("\\NonExistent")  # RFC 5258 3: subscribed (or a parent) but gone
+        if info is None or not info.exists:
+            # RFC 5258 3: subscribed, or a parent, but no mailbox; \NonExistent implies
+            # \Noselect, which is what basic LIST says (RFC 3501 has no \NonExistent).
+            attrs.append("\\NonExistent" if args.extended else "\\Noselect")
         elif not info.selectable:
             attrs.append("\\Noselect")
         else:
             entry.selectable = True
         if want_subscribed and name in subscribed:
             attrs.append("\\Subscribed")
-        if want_children and info is not None:
+        if (want_children and info is not None) or name in levels:
             attrs.append("\\HasChildren" if name in parents else "\\HasNoChildren")
-        if info is not None and info.special_use:
+        if info is not None and info.exists and info.special_use:
             attrs.append(info.special_use)
         entries.append(entry)
     return entries

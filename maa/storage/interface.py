@@ -85,9 +85,23 @@ class MessageInfo:
 
 @dataclass(frozen=True, slots=True)
 class FolderInfo:
+    """One name of ``MailStore.list_folders``: every folder, and every level of hierarchy
+    above one. A level is one of two kinds, which IMAP tells apart (RFC 5258 3):
+
+    - a folder that exists but holds no messages (an mbox directory): ``selectable`` False,
+      ``exists`` True, listed ``\\Noselect``;
+    - a name that exists only in its children's names (Maildir++ ``.a.b`` without ``.a``):
+      ``selectable`` and ``exists`` False, listed ``\\NonExistent`` on extended LIST.
+    """
+
     name: str
     special_use: str | None = None  # "\\Sent", "\\Drafts", "\\Trash", "\\Junk", ...
-    selectable: bool = True  # False for a hierarchy level that exists only as a parent
+    selectable: bool = True  # False for a level that holds no messages (either kind)
+    exists: bool = True  # False for a level that is only a part of its children's names
+
+    def __post_init__(self) -> None:
+        if self.selectable and not self.exists:
+            raise ValueError(f"{self.name!r}: a folder that does not exist cannot be selected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +206,8 @@ class MailStore(Protocol):
     """One user's mailbox tree."""
 
     def list_folders(self) -> list[FolderInfo]:
-        """Every folder, INBOX included, with parents that exist only as hierarchy levels
-        reported ``selectable=False``."""
+        """Every folder, INBOX included, and every level above one: a level with no folder
+        of its own is reported ``selectable=False, exists=False`` (see ``FolderInfo``)."""
         ...
 
     def folder(self, name: str) -> Folder:

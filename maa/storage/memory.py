@@ -265,7 +265,9 @@ class MemoryStore:
             real = set(self._folders)
             hierarchy = {p for name in real for p in names.parents(name)} - real
             return [
-                FolderInfo(name, self._special.get(name), name in real)
+                FolderInfo(name, self._special.get(name), True)
+                if name in real
+                else FolderInfo(name, selectable=False, exists=False)
                 for name in sorted(real | hierarchy)
             ]
 

@@ -1,29 +1,37 @@
 """The RFC 5258 section 5 examples not covered by test_listext (examples 7, 8 and its cases
-A, A1, A2, B and C, the multiple-pattern CHILDINFO example and the missing-hierarchy example)
-and the RFC 5819 LIST-STATUS example, each on the wire against the exact mailbox and
-subscription tree the RFC describes ("." for the RFC's "/").
+A, A1, A2, B and C, 9 with CHILDINFO for children the pattern does and does not match, 10
+with multiple patterns, 11 with missing hierarchy elements) and the RFC 5819 LIST-STATUS
+example, each on the wire against the exact mailbox and subscription tree the RFC describes
+("." for the RFC's "/").
 
 Each test starts by removing the folders and subscriptions maa creates at login, so the
 tree is the RFC's and nothing else. Responses are compared as (attributes, name, CHILDINFO)
 with attribute case ignored and, as RFC 5258 leaves it free, the order of LIST lines too.
 Where the RFC shows a choice of its example server (\\Marked, \\NoInferiors, \\HasChildren
 without RETURN (CHILDREN)) the comment says so and maa's own, equally allowed, answer is
-asserted. Two strict xfails hold the RFC's answer where maa differs: a level that exists
-only in its children's names (case A2, and music in the missing-hierarchy example) is a
-\\Noselect folder to maa, where the RFC has \\NonExistent or leaves it out.
+asserted.
+
+A level that exists only in its children's names (Foo in case A2, qux2 in example 9, music
+in example 11) is what a Maildir++ store has after DELETE of a parent: the examples that
+have one run over the memory and the maildir driver. An mbox directory is the other kind of
+level, a mailbox that exists and cannot be selected; the RFC 5819 example, whose bar is
+\\NoSelect, runs over mbox.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator
+from pathlib import Path
 
 import pytest
 import pytest_twisted
 from clients import ALICE, RawClient
-from support import PASSWORD
+from support import PASSWORD, listen, write_config
 from twisted.internet import threads
 from twisted.internet.defer import Deferred
+
+from maa.config import load_config
 
 DEFAULTS = (b"Drafts", b"Junk", b"Sent", b"Trash")
 LIST_LINE = re.compile(
@@ -72,12 +80,63 @@ def entry(attributes: str, name: str, childinfo: bool = False) -> Listed:
     return frozenset(attributes.upper().split()), name, childinfo
 
 
-def in_thread(body: Callable[[int], None]) -> Callable[[int], Deferred[None]]:
+def serve(tmp_path: Path, driver: str) -> int:
+    """The port of an in-process IMAP server on a fresh store of ``driver``."""
+    from twisted.internet import reactor
+
+    from maa.imap.server import build_factory
+    from maa.service import build_context
+
+    location = f"{driver}:{tmp_path}/mail/%d/%n"
+    config = load_config(write_config(tmp_path / "etc", mail={"location": location}))
+    return listen(build_factory(build_context(config, reactor), implicit_tls=False))
+
+
+@pytest.fixture(params=["memory", "maildir"])
+def level_port(request: pytest.FixtureRequest, tmp_path: Path) -> int:
+    """A server whose store keeps a child when its parent is deleted, the parent then
+    existing only in the child's name (Maildir++, and the memory driver like it)."""
+    return serve(tmp_path, str(request.param))
+
+
+@pytest.fixture
+def mbox_port(tmp_path: Path) -> int:
+    return serve(tmp_path, "mbox")
+
+
+Body = Callable[[int], None]
+
+
+def in_thread(body: Body) -> Callable[[int], Deferred[None]]:
     """A test running ``body(imap_port)`` off the reactor thread, which serves the port."""
 
     @pytest_twisted.inlineCallbacks
     def test(imap_port: int) -> Generator[Deferred[None], None, None]:
         yield threads.deferToThread(body, imap_port)
+
+    test.__name__ = body.__name__
+    test.__doc__ = body.__doc__
+    return test
+
+
+def with_missing_levels(body: Body) -> Callable[[int], Deferred[None]]:
+    """``in_thread`` over each driver where a level can exist only in its children's names."""
+
+    @pytest_twisted.inlineCallbacks
+    def test(level_port: int) -> Generator[Deferred[None], None, None]:
+        yield threads.deferToThread(body, level_port)
+
+    test.__name__ = body.__name__
+    test.__doc__ = body.__doc__
+    return test
+
+
+def on_mbox(body: Body) -> Callable[[int], Deferred[None]]:
+    """``in_thread`` over mbox, where every level is a directory that exists."""
+
+    @pytest_twisted.inlineCallbacks
+    def test(mbox_port: int) -> Generator[Deferred[None], None, None]:
+        yield threads.deferToThread(body, mbox_port)
 
     test.__name__ = body.__name__
     test.__doc__ = body.__doc__
@@ -155,21 +214,100 @@ def example_8a1_parent_subscribed_too(port: int) -> None:
 
 def example_8a2_parent_not_in_hierarchy(port: int) -> None:
     """Case A2: Foo is no mailbox (deleted; Foo/Bar and Foo/Baz remain) and only Foo/Baz is
-    subscribed: the RFC answers (\\NonExistent) Foo with CHILDINFO."""
-    raw = hierarchy_of_example_8(port)
-    run(raw, b"SUBSCRIBE Foo.Baz", b"DELETE Foo")
-    got = listing(raw, b'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
-    raw.close()
-    assert got == {entry("\\NonExistent", "Foo", childinfo=True)}, got
-
-
-def example_8a2_what_maa_answers(port: int) -> None:
-    """Case A2 as maa answers it today: Foo is listed for its subscribed child, once, with
-    CHILDINFO, and cannot be selected."""
+    subscribed: the RFC answers (\\NonExistent) Foo with CHILDINFO. Plain LIST and LSUB
+    still show Foo as RFC 3501 clients know it, \\Noselect."""
     raw = hierarchy_of_example_8(port)
     run(raw, b"SUBSCRIBE Foo.Baz", b"DELETE Foo")
     assert listing(raw, b'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == {
-        entry("\\Noselect", "Foo", childinfo=True)
+        entry("\\NonExistent", "Foo", childinfo=True)
+    }
+    assert raw.command(b"s", b"SELECT Foo")[-1].startswith(b"s NO")
+    assert listing(raw, b'LIST "" "%"') == {
+        entry("\\HasNoChildren", "INBOX"),
+        entry("\\Noselect \\HasChildren", "Foo"),
+        entry("\\HasNoChildren", "Moo"),
+    }
+    assert raw.command(b"t", b'LSUB "" "%"') == [
+        b'* LSUB (\\Noselect) "." Foo',
+        b"t OK LSUB completed",
+    ]
+    raw.close()
+
+
+def example_9_tree(port: int) -> RawClient:
+    """Example 9's hierarchy, where qux2 exists only in the name of qux2/bar2."""
+    raw = bare_tree(port)
+    folders = [b"foo2.bar1", b"foo2.bar2", b"baz2.bar2", b"baz2.bar22", b"baz2.bar222"]
+    folders += [b"eps2.mamba", b"qux2.bar2"]
+    run(raw, *(b"CREATE " + name for name in folders), b"DELETE qux2")
+    subscribed = [b"foo2.bar1", b"foo2.bar2", b"baz2.bar2", b"baz2.bar22", b"baz2.bar222"]
+    subscribed += [b"eps2", b"eps2.mamba", b"qux2.bar2"]
+    run(raw, *(b"SUBSCRIBE " + name for name in subscribed))
+    return raw
+
+
+def example_9_childinfo_whatever_the_pattern(port: int) -> None:
+    """RFC 5258 example 9: CHILDINFO is returned whether or not the subscribed children
+    match the pattern. D01, the whole tree, leaves out qux2, which is no mailbox; maa
+    volunteers \\HasChildren and \\HasNoChildren on basic LIST, the RFC's server does not."""
+    raw = example_9_tree(port)
+    assert listing(raw, b'LIST "" "*"') == {
+        entry("\\HasNoChildren", "INBOX"),
+        entry("\\HasChildren", "foo2"),
+        entry("\\HasNoChildren", "foo2.bar1"),
+        entry("\\HasNoChildren", "foo2.bar2"),
+        entry("\\HasChildren", "baz2"),
+        entry("\\HasNoChildren", "baz2.bar2"),
+        entry("\\HasNoChildren", "baz2.bar22"),
+        entry("\\HasNoChildren", "baz2.bar222"),
+        entry("\\HasChildren", "eps2"),
+        entry("\\HasNoChildren", "eps2.mamba"),
+        entry("\\HasNoChildren", "qux2.bar2"),
+    }
+    assert listing(raw, b'LIST (SUBSCRIBED) "" "*"') == {
+        entry("\\Subscribed", name)
+        for name in (
+            "foo2.bar1",
+            "foo2.bar2",
+            "baz2.bar2",
+            "baz2.bar22",
+            "baz2.bar222",
+            "eps2",
+            "eps2.mamba",
+            "qux2.bar2",
+        )
+    }
+    # D03 with "*2": the RFC's answer, without the two lines it allows and calls redundant
+    # (baz2, all of whose subscribed children are listed, and qux2 likewise).
+    assert listing(raw, b'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"') == {
+        entry("", "foo2", childinfo=True),
+        entry("\\Subscribed", "foo2.bar2"),
+        entry("\\Subscribed", "baz2.bar2"),
+        entry("\\Subscribed", "baz2.bar22"),
+        entry("\\Subscribed", "baz2.bar222"),
+        entry("\\Subscribed", "eps2", childinfo=True),
+        entry("\\Subscribed", "qux2.bar2"),
+    }
+    # D03 with "*": the RFC's server also lists foo2 and baz2 with CHILDINFO, which it says
+    # is redundant; maa keeps to section 3.5's SHOULD and lists an unsubscribed parent only
+    # for a child that is not listed itself. eps2 is subscribed, so it keeps its CHILDINFO.
+    assert listing(raw, b'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*"') == {
+        entry("\\Subscribed", "foo2.bar1"),
+        entry("\\Subscribed", "foo2.bar2"),
+        entry("\\Subscribed", "baz2.bar2"),
+        entry("\\Subscribed", "baz2.bar22"),
+        entry("\\Subscribed", "baz2.bar222"),
+        entry("\\Subscribed", "eps2", childinfo=True),
+        entry("\\Subscribed", "eps2.mamba"),
+        entry("\\Subscribed", "qux2.bar2"),
+    }
+    # qux2, no mailbox, has a subscribed child "%" does not match: (\\NonExistent) + CHILDINFO
+    # as the table in section 3.5 has it.
+    assert listing(raw, b'LIST (RECURSIVEMATCH SUBSCRIBED) "" "%"') == {
+        entry("", "foo2", childinfo=True),
+        entry("", "baz2", childinfo=True),
+        entry("\\Subscribed", "eps2", childinfo=True),
+        entry("\\NonExistent", "qux2", childinfo=True),
     }
     raw.close()
 
@@ -195,8 +333,8 @@ def example_8c_siblings_subscribed(port: int) -> None:
 
 
 def example_childinfo_without_children(port: int) -> None:
-    """The multiple-pattern example: foo exists, foo/bar is subscribed but does not exist.
-    CHILDINFO on foo does not make it \\HasChildren."""
+    """RFC 5258 example 10, multiple patterns: foo exists, foo/bar is subscribed but does
+    not exist. CHILDINFO on foo does not make it \\HasChildren."""
     raw = bare_tree(port)
     run(raw, b"CREATE foo", b"SUBSCRIBE foo.bar")
     assert listing(raw, b'LIST "" ("foo" "foo.*")') == {entry("", "foo")}
@@ -210,30 +348,39 @@ def example_childinfo_without_children(port: int) -> None:
 
 
 def example_missing_hierarchy_elements(port: int) -> None:
-    """The missing-hierarchy example, local part (maa has no remote mailboxes, so REMOTE
-    adds none): music/rock exists, music does not. The RFC's server volunteers
-    \\HasChildren on LIST () "" %; maa gives it when RETURN (CHILDREN) asks, and names
-    music \\Noselect (see the A2 case). For LIST "" (% music/rock) the RFC lets a server
-    list music or not; maa does."""
+    """RFC 5258 example 11, local part (maa has no remote mailboxes, so REMOTE adds none):
+    music/rock exists, music does not. With "%" music is listed (\\NonExistent \\HasChildren),
+    the pair section 3.5 asks for where no CHILDINFO can say there is a child; with "*",
+    or with a second pattern matching music/rock, music/rock is listed and music is not.
+    Plain LIST "%" lists music \\Noselect, as RFC 3501 6.3.8 has levels of hierarchy."""
     raw = bare_tree(port)
     run(raw, b"CREATE music.rock", b"DELETE music")
-    # The RFC lists only music/rock here; maa adds music (see the xfail below).
-    got = listing(raw, b'LIST (REMOTE) "" *')
-    assert got - {entry("\\Noselect", "music")} == {entry("", "INBOX"), entry("", "music.rock")}
-    assert listing(raw, b'LIST () "" %') == {entry("", "INBOX"), entry("\\Noselect", "music")}
+    assert listing(raw, b'LIST (REMOTE) "" *') == {entry("", "INBOX"), entry("", "music.rock")}
+    music = entry("\\NonExistent \\HasChildren", "music")
+    assert listing(raw, b'LIST () "" %') == {entry("", "INBOX"), music}
+    assert listing(raw, b'LIST (REMOTE) "" %') == {entry("", "INBOX"), music}
     assert listing(raw, b'LIST (REMOTE) "" % RETURN (CHILDREN)') == {
+        entry("\\HasNoChildren", "INBOX"),
+        music,
+    }
+    assert listing(raw, b'LIST "" (% music.rock)') == {
+        entry("", "INBOX"),
+        entry("", "music.rock"),
+    }
+    assert listing(raw, b'LIST "" %') == {
         entry("\\HasNoChildren", "INBOX"),
         entry("\\Noselect \\HasChildren", "music"),
     }
-    got = listing(raw, b'LIST "" (% music.rock)')
-    assert entry("", "music.rock") in got
-    assert got <= {entry("", "INBOX"), entry("\\Noselect", "music"), entry("", "music.rock")}
+    assert listing(raw, b'LIST "" *') == {
+        entry("\\HasNoChildren", "INBOX"),
+        entry("\\HasNoChildren", "music.rock"),
+    }
     raw.close()
 
 
 def example_missing_parent_left_out_of_star(port: int) -> None:
-    """The missing-hierarchy example's first command: with "*" matching music/rock itself,
-    the RFC's answer leaves the missing parent music out."""
+    """Example 11's first command: with "*" matching music/rock itself, the missing parent
+    music is left out."""
     raw = bare_tree(port)
     run(raw, b"CREATE music.rock", b"DELETE music")
     got = listing(raw, b'LIST (REMOTE) "" *')
@@ -249,10 +396,10 @@ def append(raw: RawClient, folder: bytes, count: int, seen: int) -> None:
         assert raw.until_tagged(b"a")[-1].startswith(b"a OK")
 
 
-def rfc5819_list_status(port: int) -> None:
-    """RFC 5819 section 3: LIST "" % RETURN (STATUS (MESSAGES UNSEEN)) over INBOX (17
-    messages, 16 unseen), foo (30, 29) and bar, a \\NoSelect level: a STATUS right after
-    the LIST line of each selectable mailbox, none for bar."""
+def check_list_status(port: int, bar: Listed) -> None:
+    """RFC 5819 section 3's tree and command: LIST "" % RETURN (STATUS (MESSAGES UNSEEN))
+    over INBOX (17 messages, 16 unseen), foo (30, 29) and bar, which cannot be selected: a
+    STATUS right after the LIST line of each selectable mailbox, none for bar."""
     raw = bare_tree(port)
     run(raw, b"CREATE foo", b"CREATE bar.baz", b"DELETE bar")
     append(raw, b"INBOX", 17, 1)
@@ -275,28 +422,61 @@ def rfc5819_list_status(port: int) -> None:
             assert body[i + 1] == status, lines
             i += 1
         i += 1
-    assert listed == {entry("", "INBOX"), entry("", "foo"), entry("\\NoSelect", "bar")}
+    assert listed == {entry("", "INBOX"), entry("", "foo"), bar}
     assert sum(line.startswith(b"* STATUS") for line in body) == 2, lines
+
+
+def rfc5819_list_status(port: int) -> None:
+    """RFC 5819 section 3 on mbox, where bar is a directory: a mailbox that exists and holds
+    no messages, so (\\NoSelect) bar, the RFC's answer line for line."""
+    check_list_status(port, entry("\\NoSelect", "bar"))
+
+
+def list_status_leaves_out_a_missing_level(port: int) -> None:
+    """RFC 5819 section 3's command where bar exists only in the name of bar/baz: bar is
+    (\\NonExistent \\HasChildren), which implies \\NoSelect, and has no STATUS either."""
+    check_list_status(port, entry("\\NonExistent \\HasChildren", "bar"))
+
+
+def mbox_directory_is_a_noselect_mailbox(port: int) -> None:
+    """The level example 11 misses is, on mbox, a directory: it exists, so extended LIST
+    names it \\Noselect, never \\NonExistent, and lists it for "*" too."""
+    raw = bare_tree(port)
+    run(raw, b"CREATE music.rock", b"DELETE music")  # music keeps its child: it stays
+    assert listing(raw, b'LIST (REMOTE) "" *') == {
+        entry("", "INBOX"),
+        entry("\\Noselect", "music"),
+        entry("", "music.rock"),
+    }
+    assert listing(raw, b'LIST () "" % RETURN (CHILDREN)') == {
+        entry("\\HasNoChildren", "INBOX"),
+        entry("\\Noselect \\HasChildren", "music"),
+    }
+    assert listing(raw, b'LIST "" *') == {
+        entry("\\HasNoChildren", "INBOX"),
+        entry("\\Noselect \\HasChildren", "music"),
+        entry("\\HasNoChildren", "music.rock"),
+    }
+    raw.close()
 
 
 test_example_7_multiple_patterns = in_thread(example_7_multiple_patterns)
 test_example_8_children = in_thread(example_8_children)
 test_example_8a_only_a_child_subscribed = in_thread(example_8a_only_a_child_subscribed)
 test_example_8a1_parent_subscribed_too = in_thread(example_8a1_parent_subscribed_too)
-test_example_8a2_parent_not_in_hierarchy = pytest.mark.xfail(
-    strict=True,
-    reason="a parent that exists only as a level of its children's names is listed "
-    "\\Noselect, not \\NonExistent: FolderInfo.selectable cannot tell it from an mbox "
-    "directory, which does exist",
-)(in_thread(example_8a2_parent_not_in_hierarchy))
-test_example_8a2_what_maa_answers = in_thread(example_8a2_what_maa_answers)
+test_example_8a2_parent_not_in_hierarchy = with_missing_levels(example_8a2_parent_not_in_hierarchy)
 test_example_8b_nothing_subscribed = in_thread(example_8b_nothing_subscribed)
 test_example_8c_siblings_subscribed = in_thread(example_8c_siblings_subscribed)
+test_example_9_childinfo_whatever_the_pattern = with_missing_levels(
+    example_9_childinfo_whatever_the_pattern
+)
 test_example_childinfo_without_children = in_thread(example_childinfo_without_children)
-test_example_missing_hierarchy_elements = in_thread(example_missing_hierarchy_elements)
-test_example_missing_parent_left_out_of_star = pytest.mark.xfail(
-    strict=True,
-    reason="a level that exists only in its children's names is listed as a \\Noselect "
-    "folder wherever it matches, for the same reason as case A2",
-)(in_thread(example_missing_parent_left_out_of_star))
-test_rfc5819_list_status = in_thread(rfc5819_list_status)
+test_example_missing_hierarchy_elements = with_missing_levels(example_missing_hierarchy_elements)
+test_example_missing_parent_left_out_of_star = with_missing_levels(
+    example_missing_parent_left_out_of_star
+)
+test_rfc5819_list_status = on_mbox(rfc5819_list_status)
+test_list_status_leaves_out_a_missing_level = with_missing_levels(
+    list_status_leaves_out_a_missing_level
+)
+test_mbox_directory_is_a_noselect_mailbox = on_mbox(mbox_directory_is_a_noselect_mailbox)

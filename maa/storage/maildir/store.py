@@ -77,9 +77,12 @@ class MaildirStore:
                 name = layout.folder_name(entry)
                 if name is not None and self._is_maildir(self.root / entry):
                     real.add(name)
+        # Maildir++ keeps .a.b without .a: such a level is only a part of its children's names.
         hierarchy = {p for name in real for p in names.parents(name)} - real
         return [
-            FolderInfo(name, SPECIAL_FOLDERS.get(name), name in real)
+            FolderInfo(name, SPECIAL_FOLDERS.get(name), True)
+            if name in real
+            else FolderInfo(name, selectable=False, exists=False)
             for name in sorted(real | hierarchy)
         ]
 

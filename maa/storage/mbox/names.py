@@ -144,4 +144,6 @@ class Layout:
 
 
 def folder_info(name: str, selectable: bool, special: dict[str, str]) -> FolderInfo:
-    return FolderInfo(name=name, special_use=special.get(name), selectable=selectable)
+    # Every level is a directory on disk (a child's file needs it), so every name exists:
+    # one without its own mbox file is a real \Noselect folder, never \NonExistent.
+    return FolderInfo(name=name, special_use=special.get(name), selectable=selectable, exists=True)
