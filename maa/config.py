@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maa.storage.location import LocationError, parse_location
+
 DEFAULT_CONFIG_NAME = "maa.toml"
 
 
@@ -179,13 +181,23 @@ class Config:
         return Path(self.server.data_dir)
 
     def mail_location_base(self) -> str:
-        """``[mail] location`` with a relative path made absolute against data_dir."""
-        driver, _, rest = self.mail.location.partition(":")
-        if not rest:
-            raise ConfigError(self.path, "mail.location", "expected DRIVER:PATH")
-        if not os.path.isabs(rest):
-            rest = str(self.data_dir / rest)
-        return f"{driver}:{rest}"
+        """``[mail] location`` with its relative paths (PATH and ``INBOX=``) made absolute
+        against data_dir; paths from the user's home (``~``, ``%h``) are left to the userdb."""
+        try:
+            location = parse_location(self.mail.location)
+        except LocationError as e:
+            raise ConfigError(self.path, "mail.location", str(e)) from None
+
+        def absolute(path: str) -> str:
+            if os.path.isabs(path) or path == "~" or path.startswith(_FROM_HOME):
+                return path
+            return str(self.data_dir / path)
+
+        return str(location.map_paths(absolute))
+
+
+# Location paths the userdb expands from the user's home directory.
+_FROM_HOME = ("~/", "%h", "%{home}")
 
 
 # Section name -> its dataclass, in file order (string annotations resolved once).
@@ -340,11 +352,10 @@ def parse_config(text: str, path: Path) -> Config:
         except KeyError:
             raise ConfigError(path, "server.user", f"no such user {server.user!r}") from None
     config = Config(path=path.resolve(), explicit=raw, **sections)
-    if ":" not in config.mail.location:
-        raise ConfigError(path, "mail.location", "expected DRIVER:PATH (maildir:… or mbox:…)")
-    driver = config.mail.location.split(":", 1)[0]
-    if driver not in ("maildir", "mbox", "memory"):
-        raise ConfigError(path, "mail.location", f"unknown driver {driver!r}")
+    try:
+        parse_location(config.mail.location)
+    except LocationError as e:
+        raise ConfigError(path, "mail.location", str(e)) from None
     return config
 
 

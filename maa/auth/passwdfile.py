@@ -30,6 +30,7 @@ from maa.auth.model import MailUser
 from maa.auth.schemes import UnknownSchemeError, parse_stored, verify_password
 from maa.auth.variables import VariableError, expand, fixed_prefix
 from maa.log import service_log
+from maa.storage.location import PATH_OPTIONS, Location, LocationError, parse_location
 
 log = service_log("auth")
 
@@ -146,23 +147,51 @@ def _parse_extra(text: str) -> tuple[dict[str, str], dict[str, str]]:
 
 @functools.lru_cache(maxsize=8)
 def _location_root(location: str) -> tuple[str, str]:
-    """(driver, directory under which every expanded path must stay)."""
-    driver, _, rest = location.partition(":")
-    path = rest.split(":", 1)[0]
-    prefix = fixed_prefix(path)
+    """(driver, directory under which every expanded path must stay; "" when none)."""
+    parsed = _parse(location)
+    prefix = fixed_prefix(parsed.path)
+    if prefix.startswith("~"):
+        return parsed.driver, ""  # under each user's home: nothing shared to escape from
     root = prefix if prefix.endswith("/") else os.path.dirname(prefix)
-    return driver, os.path.normpath(root) if root else ""
+    return parsed.driver, os.path.normpath(root) if root else ""
+
+
+def _parse(location: str) -> Location:
+    try:
+        return parse_location(location)
+    except LocationError as e:
+        raise LineError(f"mail location {location!r}: {e}") from None
+
+
+def _from_home(template: str, home: str | None, what: str) -> str:
+    """``template`` with a leading ``~`` made the user's home, as Dovecot does in the path
+    and in ``INBOX=``."""
+    location = _parse(template)
+    uses_home = any(
+        p == "~" or p.startswith(("~/", "%h", "%{home}"))
+        for p in (location.path, *(v for k, v in location.options if k in PATH_OPTIONS))
+    )
+    if not uses_home:
+        return template
+    if home is None:
+        raise LineError(f"{what} uses the home directory ('~' or %h) but the user has none")
+
+    def expand_tilde(path: str) -> str:
+        return home + path[1:] if path == "~" or path.startswith("~/") else path
+
+    return str(location.map_paths(expand_tilde))
 
 
 def _normalise_location(location: str) -> str:
-    """``driver:path[:options]`` with the path made absolute and normalised."""
-    driver, sep, rest = location.partition(":")
-    if not sep or not driver:
-        raise LineError(f"mail location {location!r} is not DRIVER:PATH")
-    path, colon, options = rest.partition(":")
-    if not os.path.isabs(path):
-        raise LineError(f"mail location {location!r} is not an absolute path")
-    return f"{driver}:{os.path.normpath(path)}{colon}{options}"
+    """``driver:path[:options]`` with its paths checked absolute and normalised."""
+    parsed = _parse(location)
+
+    def normalise(path: str) -> str:
+        if not os.path.isabs(path):
+            raise LineError(f"mail location {location!r} has a path that is not absolute")
+        return os.path.normpath(path)
+
+    return str(parsed.map_paths(normalise))
 
 
 def _under(path: str, root: str) -> bool:
@@ -193,17 +222,13 @@ def parse_line(line: str, lineno: int, mail_location_base: str) -> PasswdEntry:
             values["home"] = home
         if "mail" in userdb:
             # The admin's own location for this user: it may point anywhere.
-            template = userdb["mail"]
-            driver, _, rest = template.partition(":")
-            if rest.startswith("~/") or rest == "~":
-                if home is None:
-                    raise LineError("userdb_mail uses '~' but the user has no home")
-                template = f"{driver}:{home}{rest[1:]}"
+            template = _from_home(userdb["mail"], home, "userdb_mail")
             mail_location = _normalise_location(expand(template, values))
         else:
-            mail_location = _normalise_location(expand(mail_location_base, values))
+            template = _from_home(mail_location_base, home, "[mail] location")
+            mail_location = _normalise_location(expand(template, values))
             _driver, root = _location_root(mail_location_base)
-            path = mail_location.partition(":")[2].split(":", 1)[0]
+            path = _parse(mail_location).path
             if root and not _under(path, root):
                 raise LineError(f"mail location {mail_location!r} escapes {root!r}")
     except VariableError as e:
@@ -226,7 +251,7 @@ def parse_line(line: str, lineno: int, mail_location_base: str) -> PasswdEntry:
 
 
 def _location_path(user: MailUser) -> str:
-    return user.mail_location.partition(":")[2].split(":", 1)[0]
+    return _parse(user.mail_location).path
 
 
 @dataclass

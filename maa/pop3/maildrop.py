@@ -13,6 +13,7 @@ from pathlib import Path
 
 from maa.proto.pop3.maildrop import Entry, MaildropView
 from maa.storage.interface import DELETED, INBOX, SEEN, Folder, MailStore
+from maa.storage.location import parse_location
 
 # The lock file, named after Dovecot's own ``dovecot-pop3-session.lock`` but not the same
 # file: Dovecot takes that one as a dotlock (its existence is the lock), and ours stays on
@@ -28,11 +29,11 @@ class MaildropInUse(Exception):
 
 def lock_path(location: str) -> Path | None:
     """Where the session lock of a mail location lives; None for in-process stores."""
-    driver, _, rest = location.partition(":")
-    if driver == "maildir":
-        return Path(rest) / LOCK_NAME
-    if driver == "mbox":
-        return Path(rest) / ".imap" / LOCK_NAME
+    parsed = parse_location(location)  # the root, not INBOX=: a spool directory is shared
+    if parsed.driver == "maildir":
+        return Path(parsed.path) / LOCK_NAME
+    if parsed.driver == "mbox":
+        return Path(parsed.path) / ".imap" / LOCK_NAME
     return None
 
 

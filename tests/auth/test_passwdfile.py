@@ -107,7 +107,7 @@ def test_long_variables_modifiers_and_home(tmp_path: Path) -> None:
         tmp_path / "users",
         "Erin@Example.TEST:{PLAIN}x:::: /home/%d/%n",
         "frank@example.test:{PLAIN}x:::/home/frank",
-        "gina@example.test:{PLAIN}x::::/home/gina::userdb_mail=maildir:~/Maildir:LAYOUT=fs",
+        "gina@example.test:{PLAIN}x::::/home/gina::userdb_mail=maildir:~/Maildir:LAYOUT=maildir++",
         "hal@example.test:{PLAIN}x::::::userdb_mail=mbox:/var/mbox/%u",
     )
     passwd = PasswdFile(users, "maildir:/srv/%{domain}/%Ln/100%%")
@@ -118,7 +118,7 @@ def test_long_variables_modifiers_and_home(tmp_path: Path) -> None:
     gina = passwd.lookup("gina@example.test")
     assert gina is not None
     assert gina.home == "/home/gina"
-    assert gina.mail_location == "maildir:/home/gina/Maildir:LAYOUT=fs"
+    assert gina.mail_location == "maildir:/home/gina/Maildir:LAYOUT=maildir++"
     hal = passwd.lookup("hal@example.test")
     assert hal is not None and hal.mail_location == "mbox:/var/mbox/hal@example.test"
     # " /home/%d/%n" is not absolute: that line is refused.

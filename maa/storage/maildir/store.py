@@ -33,8 +33,13 @@ TRASH_PREFIX = "..maa-deleted-"
 
 
 class MaildirStore:
-    def __init__(self, root: Path, *, owner: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, root: Path, *, owner: tuple[int, int] | None = None, inbox: Path | None = None
+    ) -> None:
         self.root = root
+        # INBOX's own Maildir when the location gives ``INBOX=`` (Dovecot allows it); the
+        # other folders, the subscriptions and the POP3 lock stay in the root.
+        self.inbox = inbox if inbox is not None else root
         self.owner = owner
         self._lock = threading.RLock()
         self._defaults_done = False
@@ -43,18 +48,20 @@ class MaildirStore:
     # --- paths ----------------------------------------------------------------------------
 
     def _path(self, name: str) -> Path:
-        return (self.root / layout.dirname(name)).resolve() if name != INBOX else self.root
+        return (self.root / layout.dirname(name)).resolve() if name != INBOX else self.inbox
 
     def _is_maildir(self, path: Path) -> bool:
         return (path / "cur").is_dir()
 
     def _make_maildir(self, path: Path, *, subfolder: bool) -> bool:
         """Create a Maildir at ``path``; False if one was there already."""
-        if path == self.root:
-            created = not self.root.exists()
-            self.root.mkdir(parents=True, exist_ok=True)
+        if path in (self.root, self.inbox):
+            created = not path.exists()
+            path.mkdir(parents=True, exist_ok=True)
             if created:
-                chown(self.root, self.owner)
+                chown(path, self.owner)
+            if path != self.inbox:
+                return created  # a root whose INBOX lives elsewhere holds no messages
         else:
             created = make_dir(path, self.owner)
         for sub in MAILDIR_SUBDIRS:
