@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from maa.storage.interface import TemporaryStorageError
+from maa.storage.interface import StorageError, TemporaryStorageError
 
 # Pause between attempts while a lock is busy: short first, so an uncontended wait is quick,
 # growing to a tenth of a second so a long wait does not spin.
@@ -113,7 +113,16 @@ class DotLock:
         unique = self.path.with_name(
             f".{self.path.name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
         )
-        fd = os.open(unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(unique, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except PermissionError as error:
+            # Not skipped (as Dovecot's opt-in ``dotlock_try`` would): writing without it
+            # races Postfix's local(8) and mutt, which rely on it. A spool directory such as
+            # Debian's /var/mail (root:mail, 2775) must be writable by the process.
+            raise StorageError(
+                f"cannot create the dotlock {self.path}: {error.strerror}; the directory "
+                f"must be writable by uid {os.geteuid()} (for /var/mail: group mail)"
+            ) from error
         try:
             os.write(fd, f"{os.getpid()}:{socket.gethostname()}\n".encode())
         finally:

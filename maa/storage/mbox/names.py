@@ -5,6 +5,10 @@ levels are directories, as Dovecot's mbox layout has them), each level in modifi
 folder that has both messages and children (which plain mbox cannot express: ``Archive`` would
 have to be a file and a directory) keeps its messages in ``<root>/Archive/.mbox``.
 
+With ``INBOX=`` in the location (``mbox:~/mail:INBOX=/var/mail/%u``) INBOX is that file, such
+as the system spool Postfix's local(8) delivers to, and the rest stays under the root; INBOX's
+children, if any, are still ``<root>/INBOX/...``.
+
 No name escapes the root: a level cannot be empty, ``..``, or hold ``/`` or NUL, and since
 ``.`` separates levels no on-disk name made from a level contains a dot. Names with a dot
 (dotlocks, temporary files, the index) are therefore never taken for folders.
@@ -75,11 +79,13 @@ def parent_names(name: str) -> list[str]:
 @dataclass(frozen=True)
 class Layout:
     root: Path
+    # INBOX's own file when the location names one (``INBOX=``), else ``<root>/inbox``.
+    inbox: Path | None = None
 
     def entry(self, name: str) -> Path:
         """The file or directory named after folder ``name`` (normalized)."""
         if name == INBOX:
-            return self.root / INBOX_FILE
+            return self.inbox if self.inbox is not None else self.root / INBOX_FILE
         return self.root.joinpath(*(encode_level(level) for level in name.split(".")))
 
     def mbox_file(self, name: str) -> Path:
@@ -98,6 +104,8 @@ class Layout:
         """Whether the folder's mbox file exists, reached through real directories only: a
         symbolic link someone placed in the mail tree never leads maa out of it."""
         path = self.mbox_file(name)
+        if name == INBOX and self.inbox is not None:
+            return is_regular_file(path)  # the admin's path: only the file itself is checked
         parent = path.parent
         while parent != self.root:
             if not is_real_dir(parent):

@@ -18,6 +18,7 @@ from maa.storage.interface import (
     InvalidFolderName,
     StorageError,
 )
+from maa.storage.mbox import writer
 from maa.storage.mbox.errors import storage_errors
 from maa.storage.mbox.folder import MboxFolder
 from maa.storage.mbox.index import INDEX_DIR, INDEX_FILE, OLD_INDEX_FILE, Index
@@ -52,6 +53,7 @@ class MboxStore:
         root: Path | str,
         owner: tuple[int, int] | None = None,
         *,
+        inbox: Path | str | None = None,
         lock_timeout: float = LOCK_TIMEOUT,
         stale_lock_age: float = STALE_LOCK_AGE,
     ) -> None:
@@ -59,7 +61,9 @@ class MboxStore:
         self.owner = owner
         self.lock_timeout = lock_timeout
         self.stale_lock_age = stale_lock_age
-        self.layout = Layout(self.root)
+        # INBOX's file when the location gives ``INBOX=`` (a spool such as /var/mail/alice).
+        self.inbox = Path(inbox) if inbox is not None else None
+        self.layout = Layout(self.root, self.inbox)
         self._lock = threading.RLock()
         self._folders: dict[str, MboxFolder] = {}
         if not self.root.is_dir():
@@ -203,6 +207,9 @@ class MboxStore:
         """RFC 3501 6.3.5: INBOX's messages move to ``new``; INBOX stays, empty."""
         for parent in parent_names(new):
             self._make_parent(parent)
+        if self.inbox is not None:
+            self._move_spool(new)
+            return
         inbox = self.folder(INBOX)
         with inbox._lock, inbox.file.locked(exclusive=True) as (fd, _):
             inbox._sync_file(fd)
@@ -215,6 +222,45 @@ class MboxStore:
             fsync_dir(target.parent)
         self._forget(INBOX, children=False)
 
+    def _move_spool(self, new: str) -> None:
+        """RENAME INBOX when INBOX is a spool file outside the root: its messages are copied
+        to ``new`` and the spool emptied in place. The spool keeps its inode, owner and mode
+        (the MTA delivers into it and maa may not create files in its directory), and the
+        copy works across filesystems. A crash between the copy and the truncation leaves
+        the messages in both folders, never in neither."""
+        inbox = self.folder(INBOX)
+        target = self.layout.entry(new)
+        with inbox._lock, inbox.file.locked(exclusive=True) as (fd, _):
+            inbox._sync_file(fd)
+            temp = writer.temp_path(target)
+            out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                self.chown(temp)
+                size = os.fstat(fd).st_size
+                position = 0
+                while position < size:
+                    data = os.pread(fd, min(writer.COPY_CHUNK, size - position), position)
+                    if not data:
+                        raise OSError(f"{inbox.file.path} shrank while it was locked")
+                    os.write(out, data)
+                    position += len(data)
+                os.fsync(out)
+            except BaseException:
+                os.close(out)
+                os.unlink(temp)
+                raise
+            os.close(out)
+            os.rename(temp, target)
+            fsync_dir(target.parent)
+            with self.index.transaction() as db:
+                # The row, its UIDs and flags go with the messages; the new file's other
+                # inode makes the next sync match them by content (see ``reconcile``).
+                self.index.drop_folder(db, new)
+                self.index.rename_one_folder(db, INBOX, new)
+            os.ftruncate(fd, 0)
+            os.fsync(fd)
+        self._forget(INBOX, children=False)
+
     def _forget(self, name: str, *, children: bool) -> None:
         for known in list(self._folders):
             if known == name or (children and known.startswith(name + HIERARCHY_SEPARATOR)):
@@ -223,6 +269,11 @@ class MboxStore:
     def ensure_inbox(self) -> None:
         path = self.layout.entry(INBOX)
         if not is_regular_file(path):
+            if self.inbox is not None and not path.parent.is_dir():
+                # A spool directory per domain or user (INBOX=/srv/spool/%d/%n): made as the
+                # root is. A system spool such as /var/mail is the system's and exists.
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.chown(path.parent)
             self._create_file(path, exists=None)
 
     def _create_file(self, path: Path, *, exists: Exception | None) -> None:
