@@ -64,8 +64,7 @@ class MaildirFolder:
         WATCHERS.notify(("maildir", self._state.path))
 
     def _snapshot(self) -> tuple[int, ...]:
-        status = self._state.status()
-        return (status.uidvalidity, status.uidnext, status.highestmodseq, status.messages)
+        return self._state.marks()
 
     # --- reading --------------------------------------------------------------------------
 

@@ -193,6 +193,23 @@ class FolderState:
             self._status = (version, status)
             return status
 
+    def marks(self) -> tuple[int, int, int]:
+        """(UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ): what tells a holder that the folder
+        changed (every append raises UIDNEXT, every flag change and expunge the MODSEQ),
+        read without counting the messages as ``status()`` does: opening a folder to deliver
+        into it must not cost a pass over a large folder's index."""
+        with self.lock:
+            version = self.index.data_version()
+            if self._status is not None and self._status[0] == version:
+                figures = self._status[1]
+                return (figures.uidvalidity, figures.uidnext, figures.highestmodseq)
+            meta = self.index.meta()
+            return (
+                int(meta["uidvalidity"]),
+                int(meta.get("uidnext", "1")),
+                int(meta.get("highestmodseq", "1")),
+            )
+
     def apply(
         self,
         changed: Sequence[Row] = (),
