@@ -35,9 +35,18 @@ def session(port: int) -> imaplib.IMAP4:
     return m
 
 
-def cur_files(ctx: ServerContext) -> list[Path]:
+def numbered(n: int) -> bytes:
+    return b"X-Number: %d\r\n" % n + MESSAGE
+
+
+def message_file(ctx: ServerContext, n: int) -> Path:
+    """The file of the ``n``-th message appended (file names need not sort in that order)."""
     root = ctx.config.path.parent / "var" / "mail" / "example.test" / "alice"
-    return sorted((root / "cur").iterdir())
+    wanted = b"X-Number: %d\n" % n
+    [path] = [
+        p for p in (root / "cur").iterdir() if p.read_bytes().replace(b"\r", b"").startswith(wanted)
+    ]
+    return path
 
 
 def outside_flags(path: Path, letters: str) -> None:
@@ -64,8 +73,8 @@ def untagged_fetches(m: imaplib.IMAP4) -> list[tuple[int, set[str]]]:
 
 def three_messages(port: int) -> imaplib.IMAP4:
     a = session(port)
-    for _ in range(3):
-        ok(a.append("INBOX", None, None, MESSAGE))
+    for n in (1, 2, 3):
+        ok(a.append("INBOX", None, None, numbered(n)))
     ok(a.select("INBOX"))
     return a
 
@@ -101,7 +110,7 @@ def test_noop_after_uid_store_and_an_outside_change(ctx: ServerContext) -> None:
     def client() -> None:
         a = three_messages(port)
         ok(a.uid("STORE", "2", "+FLAGS", "(\\Answered)"))
-        outside_flags(cur_files(ctx)[1], "DRS")  # the same second as our own rename
+        outside_flags(message_file(ctx, 2), "DRS")  # the same second as our own rename
         ok(a.noop())
         assert untagged_fetches(a) == [(2, {"\\Answered", "\\Draft", "\\Seen"})]
         ok(a.noop())
@@ -120,9 +129,8 @@ def test_uid_fetch_after_an_outside_change_is_current_and_tells_the_rest(
     def client() -> None:
         a = three_messages(port)
         ok(a.uid("STORE", "1", "+FLAGS", "(\\Seen)"))
-        files = cur_files(ctx)
-        outside_flags(files[0], "FS")
-        outside_flags(files[2], "D")
+        outside_flags(message_file(ctx, 1), "FS")
+        outside_flags(message_file(ctx, 3), "D")
         # Message 1 is answered with its new flags; message 3, which the command does not
         # ask for, is still told in the same response, once.
         data = ok(a.uid("FETCH", "1", "(FLAGS)"))
