@@ -6,6 +6,7 @@ from maa.imap import listext
 from maa.imap.session import Reply, Session, no, ok
 from maa.proto.imap import commands as c
 from maa.proto.imap.listoptions import ListArgs
+from maa.proto.imap.state import Transition
 from maa.storage.interface import HIERARCHY_SEPARATOR, INBOX, StorageError
 
 SEP = HIERARCHY_SEPARATOR
@@ -93,7 +94,22 @@ def rename(session: Session, cmd: c.Rename) -> Reply:
     old, new = session.mailbox(cmd.old), session.mailbox(cmd.new)
     if new == INBOX:
         return no("[ALREADYEXISTS] INBOX always exists")
-    session.need_store().rename_folder(old, new)
+    store = session.need_store()
+    view = session.view
+    inbox = old.upper() == INBOX
+    selected = view is not None and (
+        view.folder.name.upper() == INBOX if inbox else view.folder.name == old
+    )
+    store.rename_folder(old, new)
+    # The selected folder goes on under its new name; a selected INBOX stays INBOX, now
+    # empty, and the sync after this command tells its messages expunged. The driver's
+    # folder object for the old name may be gone with the name. If the driver gave the
+    # folder other UIDs, this session's numbering cannot go on (its client would take new
+    # UIDs for old ones): Dovecot's answer to a UIDVALIDITY change under a session.
+    if view is not None and selected and not view.reopen(store.folder(INBOX if inbox else new)):
+        session.out.append(b"* BYE IMAP session state is inconsistent, please relogin.\r\n")
+        session.unselect()
+        session.state.apply(Transition.LOGGED_OUT)
     return ok("Rename completed")
 
 

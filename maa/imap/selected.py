@@ -73,10 +73,21 @@ class SelectedView:
         # command may tell it itself (FETCH FLAGS, STORE); the sync after it tells the rest.
         self.untold: set[int] = set()
         self._dirty = False
+        self._on_change = on_change
         self._unwatch = folder.watch(on_change)
 
     def close(self) -> None:
         self._unwatch()
+
+    def reopen(self, folder: Folder) -> bool:
+        """Go on with ``folder`` (the selected folder's object after a RENAME): the next
+        sync compares it with what this view holds. False when its UIDVALIDITY is not
+        the one this view told, so its UIDs are not those the client knows."""
+        self._unwatch()
+        self.folder = folder
+        self._unwatch = folder.watch(self._on_change)
+        self._dirty = True
+        return folder.status().uidvalidity == self.uidvalidity
 
     def mark_dirty(self) -> None:
         self._dirty = True
