@@ -3,6 +3,7 @@ grammar stays whole, and refused by the session while SEARCHRES is not offered."
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -51,14 +52,13 @@ class SequenceSet:
         """The members of ``values`` (ascending) that fall in this set, largest = last."""
         if not values:
             return []
-        largest = values[-1]
-        spans = list(self.resolve(largest))
-        if len(spans) == 1:
-            import bisect
-
-            low, high = spans[0]
-            return values[bisect.bisect_left(values, low) : bisect.bisect_right(values, high)]
-        return [v for v in values if any(lo <= v <= hi for lo, hi in spans)]
+        chosen: list[int] = []
+        end = 0  # values[:end] are decided
+        for low, high in sorted(self.resolve(values[-1])):
+            start = max(end, bisect.bisect_left(values, low))
+            end = max(end, bisect.bisect_right(values, high))
+            chosen += values[start:end]
+        return chosen
 
     def serialize(self) -> str:
         if self.saved:
