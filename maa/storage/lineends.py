@@ -77,10 +77,20 @@ class LfToCrlf:
 
 
 def crlf_size(lf_chunks: Iterator[bytes]) -> int:
-    converter = LfToCrlf()
+    """The size ``to_crlf`` would give, counted without building it: every LF gains a CR
+    unless a CR precedes it already (in the same chunk or at the end of the previous one)."""
+    size = 0
+    last = b""
     for chunk in lf_chunks:
-        converter.feed(chunk)
-    return converter.size
+        if not chunk:
+            continue
+        size += len(chunk) + chunk.count(b"\n")
+        if b"\r" in chunk:
+            size -= chunk.count(b"\r\n")
+        if last == b"\r" and chunk[:1] == b"\n":
+            size -= 1
+        last = chunk[-1:]
+    return size
 
 
 def normalize(data: bytes) -> bytes:

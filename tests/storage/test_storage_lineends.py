@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from maa.storage.lineends import (
     LfToCrlf,
+    crlf_size,
     crlf_to_lf,
     normalize,
     open_crlf,
@@ -46,6 +47,11 @@ def test_lf_to_crlf_streaming_matches_whole(data: bytes, cuts: list[int]) -> Non
     out = b"".join(converter.feed(chunk) for chunk in split(data, cuts))
     assert out == re.sub(rb"(?<!\r)\n", b"\r\n", data)
     assert converter.size == len(out)
+
+
+@given(data=data_strategy, cuts=st.lists(st.integers(min_value=0), max_size=12))
+def test_crlf_size_counts_what_conversion_gives(data: bytes, cuts: list[int]) -> None:
+    assert crlf_size(iter(split(data, cuts))) == len(to_crlf(data))
 
 
 @settings(deadline=None)

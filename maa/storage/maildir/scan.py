@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maa.storage.lineends import CHUNK_SIZE, crlf_size
@@ -164,12 +163,13 @@ def _row_for_file(
 ) -> Row | None:
     """Index a message this process did not write: one stat (the internal date is the
     mtime, Dovecot's rule) and, only for a name without ``,W=``, one read."""
-    path = state.path / subdir / filename.Name(base, info).filename
+    path = f"{state.path}/{subdir}/{filename.Name(base, info).filename}"
+    size, vsize = filename.sizes(base)
     try:
-        st = os.stat(path)
-        size, vsize = filename.sizes(base)
         if vsize is None:
-            vsize = _crlf_size_of(path)
+            st, vsize = _stat_and_crlf_size(path)
+        else:
+            st = os.stat(path)
     except FileNotFoundError:
         return None
     flags = state.flags_from_info(info)
@@ -178,6 +178,12 @@ def _row_for_file(
     )
 
 
-def _crlf_size_of(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return crlf_size(iter(lambda: handle.read(CHUNK_SIZE), b""))
+def _stat_and_crlf_size(path: str) -> tuple[os.stat_result, int]:
+    """One open for both: a first SELECT of a folder copied from elsewhere (names without
+    ``,W=``) does this for every message."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        return st, crlf_size(iter(lambda: os.read(fd, CHUNK_SIZE), b""))
+    finally:
+        os.close(fd)
