@@ -17,7 +17,18 @@ from maa import mail
 from maa.mail.headers import MAX_STREAM_HEADER_BYTES
 from maa.storage.interface import Folder
 
-SEARCH_FIELDS = ("BCC", "CC", "DATE", "FROM", "IN-REPLY-TO", "MESSAGE-ID", "SUBJECT", "TO")
+# The fields SEARCH asks about most, and every field SORT and THREAD read (References too).
+SEARCH_FIELDS = (
+    "BCC",
+    "CC",
+    "DATE",
+    "FROM",
+    "IN-REPLY-TO",
+    "MESSAGE-ID",
+    "REFERENCES",
+    "SUBJECT",
+    "TO",
+)
 
 
 @functools.lru_cache(maxsize=256)

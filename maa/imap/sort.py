@@ -94,4 +94,4 @@ def thread(
     return mail.format_threads(roots)
 
 
-_NO_DATA = sortdata.SortData("", b"", b"", b"", b"", b"", b"", None, None, ())
+_NO_DATA = sortdata.SortData(b"")

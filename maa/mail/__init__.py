@@ -22,6 +22,7 @@ from maa.mail.mime import MessageParts, MimePart
 from maa.mail.search import (
     addresses,
     contains,
+    date_value,
     decoded_header,
     header_date,
     search_text,
@@ -56,6 +57,7 @@ __all__ = [
     "bodystructure",
     "collation_key",
     "contains",
+    "date_value",
     "decoded_header",
     "display_name",
     "envelope",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from maa.mail import (
     MessageParts,
     addresses,
     contains,
+    date_value,
     decoded_header,
     header_block,
     header_date,
@@ -73,6 +77,34 @@ def test_header_date_reads_minus_zero_as_utc_and_garbage_as_none() -> None:
     assert header_date(b"Date: yesterday, more or less\r\n\r\n") is None
     assert header_date(b"Date: Mon, 99 Zzz 99999 99:99:99 +9999\r\n\r\n") is None
     assert header_date(b"Subject: no date\r\n\r\n") is None
+
+
+def _read_by_email_utils(value: bytes) -> float | None:
+    when = header_date(b"Date: " + value + b"\r\n\r\n")
+    return None if when is None else when.timestamp()
+
+
+common_dates = st.builds(
+    lambda wd, d, m, y, hh, mm, ss, sign, zh, zm, tail: (
+        f"{wd}{d} {m} {y:04d} {hh:02d}:{mm:02d}:{ss:02d} {sign}{zh:02d}{zm:02d}{tail}".encode()
+    ),
+    st.sampled_from(["", "Tue, ", "Sat,"]),
+    st.integers(0, 32),
+    st.sampled_from(["Jan", "feb", "MAR", "Jun", "Dec", "Foo"]),
+    st.integers(0, 9999),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["+", "-"]),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.sampled_from(["", " ", " (CET)", "  (UTC) "]),
+)
+
+
+@given(common_dates | st.binary(max_size=40))
+def test_date_value_reads_dates_as_email_utils_does(value: bytes) -> None:
+    assert date_value(value) == _read_by_email_utils(value)
 
 
 def test_contains_is_a_case_insensitive_substring_match() -> None:
