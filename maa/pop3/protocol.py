@@ -83,6 +83,11 @@ class Pop3Protocol(protocol.Protocol, TimeoutMixin):
         # Kept now: a closed TCP transport can no longer tell its own address.
         peer, host = self._transport.getPeer(), self._transport.getHost()
         self._addresses = f"rip={getattr(peer, 'host', peer)}, lip={getattr(host, 'host', host)}"
+        # A reply that follows another before the client has acknowledged it (USER's +OK,
+        # then PASS's once the maildrop is open) would wait out the client's delayed ACK,
+        # 40 ms on Linux, under Nagle's algorithm. Messages go out in large writes anyway.
+        if hasattr(self._transport, "setTcpNoDelay"):
+            self._transport.setTcpNoDelay(True)
         plaintext = not config.auth.disable_plaintext_auth or is_loopback(self._transport)
         self.core = Pop3Session(
             secure=self.implicit_tls or is_secure(self._transport),
