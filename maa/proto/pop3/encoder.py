@@ -8,6 +8,8 @@ line (and, for TOP, where in the message we are).
 
 from __future__ import annotations
 
+import re
+
 TERMINATOR = b".\r\n"
 
 
@@ -74,20 +76,41 @@ class MessageEncoder:
         return chunk[:end]
 
 
+# Dots ``_stuff`` looks at one by one before it hands the rest of a chunk to a regular
+# expression. A dot found by memchr costs about 150 ns of Python to check, the expression
+# about 0.35 ns per byte however many dots there are: so a chunk of base64 (no dot at all)
+# or with a few dot-led lines goes by dots, and prose with a dot in every line or two wastes
+# at most this many checks (16 plus one per 2 KiB) before it goes by the expression.
+DOT_WALK = 16
+DOT_WALK_SHIFT = 11
+
+_LINE_DOT = re.compile(rb"\n\.")
+
+
 def _stuff(chunk: bytes) -> bytes:
-    """``chunk`` with a dot added after every LF followed by a dot. A find loop rather than
-    ``bytes.replace``, which scans the chunk twice (to count, then to copy): dot-led lines
-    are rare, so this is one scan plus a join of a few slices, and no copy at all when
-    there is none."""
+    """``chunk`` with a dot added after every LF followed by a dot, not copied when there is
+    none. A search for LF-dot (``find`` or ``bytes.replace``) scans at about 0.9 ns a byte,
+    as both bytes of that needle are common in text; a one-byte find is memchr, and the
+    regular expression scans at a third of that cost when dots are many."""
     find = chunk.find
-    at = find(b"\n.")
+    at = find(b".")
     if at < 0:
         return chunk
     parts = []
     start = 0
+    budget = DOT_WALK + (len(chunk) >> DOT_WALK_SHIFT)
     while at >= 0:
-        parts.append(chunk[start : at + 2])
-        start = at + 1  # the dot is sent twice: once ending this part, once starting the next
-        at = find(b"\n.", at + 2)
+        if at and chunk[at - 1] == 0x0A:
+            parts.append(chunk[start : at + 1])
+            start = at  # the dot is sent twice: once ending this part, once starting the next
+        budget -= 1
+        if not budget:
+            # Every dot before ``at`` is dealt with, and a stuffed one starts the rest
+            # without its LF, so the expression doubles exactly the ones still to do.
+            parts.append(_LINE_DOT.sub(b"\n..", chunk[start:]))
+            return b"".join(parts)
+        at = find(b".", at + 1)
+    if not parts:
+        return chunk
     parts.append(chunk[start:])
     return b"".join(parts)
