@@ -51,34 +51,43 @@ class PendingWrites:
         self.generation += 1
 
 
-class ReadAhead:
-    """One reader's window of cached values (one per folder handle)."""
+class _Window:
+    """Cached values of one field read in one query: UIDs ``low`` to ``high``."""
+
+    __slots__ = ("generation", "high", "last", "low", "values")
 
     def __init__(self) -> None:
-        self._field = ""
-        self._low = 0
-        self._high = -1
-        self._generation = -1
-        self._values: dict[int, bytes] = {}
-        self._last: dict[str, int] = {}
+        self.low = 0
+        self.high = -1
+        self.generation = -1
+        self.last = -1  # the UID last asked for: ascending asks read ahead
+        self.values: dict[int, bytes] = {}
+
+
+class ReadAhead:
+    """One reader's windows of cached values (one per folder handle), one per field: a
+    header FETCH asks for two fields per message in turn, and a single window would have
+    been read again for each ask."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, _Window] = {}
 
     def get(self, index: FolderIndex, pending: PendingWrites, uid: int, field: str) -> bytes | None:
         value = pending.values.get((uid, field))
         if value is not None:
             return value
-        if (
-            field == self._field
-            and self._low <= uid <= self._high
-            and self._generation == pending.generation
-        ):
-            return self._values.get(uid)
-        previous = self._last.get(field)
-        self._last[field] = uid
-        if previous is None or uid <= previous:
+        window = self._windows.get(field)
+        if window is None:
+            window = self._windows[field] = _Window()
+        elif window.low <= uid <= window.high and window.generation == pending.generation:
+            window.last = uid
+            return window.values.get(uid)
+        previous, window.last = window.last, uid
+        if previous < 0 or uid <= previous:
             return index.get_cached(uid, field)
         rows = index.cached_from(field, uid, READ_AHEAD)
-        self._field, self._low, self._generation = field, uid, pending.generation
+        window.low, window.generation = uid, pending.generation
         # Fewer rows than asked for: nothing above them was cached when they were read.
-        self._high = rows[-1][0] if len(rows) == READ_AHEAD else _NO_END
-        self._values = dict(rows)
-        return self._values.get(uid)
+        window.high = rows[-1][0] if len(rows) == READ_AHEAD else _NO_END
+        window.values = dict(rows)
+        return window.values.get(uid)
