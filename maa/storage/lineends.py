@@ -133,6 +133,23 @@ def open_crlf(raw: BinaryIO) -> BinaryIO:
     return io.BufferedReader(CrlfReader(raw), CHUNK_SIZE)
 
 
+# A file up to this size is read whole and converted at once: most mail is this small, and
+# for it the streaming reader's buffers cost more than reading the file.
+WHOLE_READ = 64 * 1024
+
+
+def open_crlf_file(path: str, size: int) -> BinaryIO:
+    """The CRLF form of the LF file at ``path`` (``size`` bytes, as its name says) as a
+    stream: read whole when small, streamed otherwise."""
+    if size > WHOLE_READ:
+        return open_crlf(open(path, "rb", buffering=0))
+    with open(path, "rb", buffering=0) as handle:
+        data = handle.read()
+    if len(data) > WHOLE_READ:  # grew past what its name says: keep the memory bound
+        return open_crlf(open(path, "rb", buffering=0))
+    return io.BytesIO(to_crlf(data))
+
+
 def read_range(stream: BinaryIO, offset: int, length: int | None) -> bytes:
     """Bytes ``offset`` .. ``offset + length`` of ``stream``, skipping forward in chunks."""
     remaining = offset

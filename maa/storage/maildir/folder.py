@@ -19,7 +19,7 @@ from maa.storage.interface import (
     MessageInfo,
     MessageNotFound,
 )
-from maa.storage.lineends import open_crlf, read_range
+from maa.storage.lineends import open_crlf_file, read_range
 from maa.storage.maildir import filename, uidlist
 from maa.storage.maildir.durable import CAN_SYNC_FILESYSTEM, fsync_dir
 from maa.storage.maildir.fieldcache import ReadAhead
@@ -98,7 +98,7 @@ class MaildirFolder:
             if row is None:
                 row = self._row(uid)
             try:
-                return open_crlf(open(state.file_name(row), "rb"))
+                return open_crlf_file(state.file_name(row), row.size)
             except FileNotFoundError:
                 if attempt == 0:
                     state.sync(force=True)  # renamed by another process: find its new name
