@@ -208,6 +208,8 @@ def fetch_lines(
     lines: list[Piece] = []
     missing = False
     from_index = all(isinstance(i, str) and i in _INDEX_ITEMS for i in items)
+    plan = _plan(items)
+    plan_with_flags = _plan((*items, "FLAGS")) if marked and "FLAGS" not in items else plan
     for seq, uid in pairs:
         if uid not in view.infos:
             missing = True
@@ -219,13 +221,13 @@ def fetch_lines(
             parts = b" ".join(_INDEX_ITEMS[i](view, uid) for i in items)  # type: ignore[index]
             lines.append(b"* %d FETCH (%s)\r\n" % (seq, parts))
             continue
-        wanted = items
+        wanted, render = items, plan
         if uid in marked and "FLAGS" not in items:
-            wanted = (*items, "FLAGS")
+            wanted, render = (*items, "FLAGS"), plan_with_flags
         try:
             if uid in view.expunged:
                 raise MessageNotFound(uid)
-            pieces = _message_pieces(_Message(view, uid), wanted)
+            pieces = render(_Message(view, uid))
         except MessageNotFound:
             missing = True
             if by_uid:
@@ -269,3 +271,33 @@ def _message_pieces(
         else:
             out.extend(_item_pieces(message, item))
     return out
+
+
+Render = Callable[[_Message], list[Piece]]
+
+
+def _render(item: FetchItem) -> Render:
+    """How one item is answered for each message of a FETCH, worked out once per command:
+    the index items and a HEADER.FIELDS section (Thunderbird's header FETCH over a whole
+    folder) skip the per-message dispatch and the section name is built once."""
+    if isinstance(item, str) and item in _INDEX_ITEMS:
+        answer = _INDEX_ITEMS[item]
+        return lambda message: [answer(message.view, message.uid)]
+    if isinstance(item, Section) and not item.part and item.text == "HEADER.FIELDS":
+        prefix = _section_name(item) + b" "
+        return lambda message: [prefix + response.literal(_section(message, item))]
+    return lambda message: _item_pieces(message, item)
+
+
+def _plan(items: tuple[FetchItem, ...]) -> Callable[[_Message], list[Piece]]:
+    renders = [_render(item) for item in items]
+
+    def pieces(message: _Message) -> list[Piece]:
+        out: list[Piece] = []
+        for index, render in enumerate(renders):
+            if index:
+                out.append(b" ")
+            out.extend(render(message))
+        return out
+
+    return pieces

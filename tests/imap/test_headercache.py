@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maa import mail
-from maa.imap.headercache import SEARCH_FIELDS, read_header, search_block
+from maa.imap.headercache import SEARCH_FIELDS, fields_block, read_header, search_block
 
 _NAMES = ["Subject", "SUBJECT", "subject ", " From", "To", "Cc", "X-Subject", "SubjectX", "Date"]
 _LINE = st.one_of(
@@ -33,6 +33,18 @@ def header_blocks(draw: st.DrawFn) -> bytes:
 def test_search_block_is_header_fields(block: bytes) -> None:
     header = mail.header_block(block)
     assert search_block(header) == mail.header_fields(header, SEARCH_FIELDS)
+
+
+_ASKED = st.lists(
+    st.sampled_from(["Subject", "from", "TO", "X-Subject", "Subject ", "Sub:ject", "Grüße", "C"]),
+    max_size=4,
+).map(tuple)
+
+
+@given(header_blocks(), _ASKED)
+def test_fields_block_is_header_fields(block: bytes, names: tuple[str, ...]) -> None:
+    header = mail.header_block(block)
+    assert fields_block(header, names) == mail.header_fields(header, names)
 
 
 class Trickle(io.RawIOBase):
