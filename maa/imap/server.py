@@ -81,6 +81,13 @@ class IMAPServerProtocol(protocol.Protocol):
             loopback=tls.is_loopback(self.transport),
             on_change=lambda: reactor.callFromThread(self._changed),
         )
+        # A reply that follows another before the client has acknowledged it (APPEND's
+        # tagged OK after its "+" continuation, each command of a pipelined burst) would
+        # otherwise wait out the client's delayed ACK, 40 ms on Linux, under Nagle's
+        # algorithm. Large responses go out in large writes anyway.
+        no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if no_delay is not None:
+            no_delay(True)
         self._reset_autologout()
         self._write(f"* OK [CAPABILITY {self.session.capabilities()}] maa ready.\r\n".encode())
 
