@@ -19,7 +19,7 @@ from maa.imap.streaming import STREAM_THRESHOLD, StreamedLiteral
 from maa.proto.imap import response
 from maa.proto.imap.commands import format_date_time
 from maa.proto.imap.fetchattrs import FetchItem, Section
-from maa.storage.interface import SEEN, MessageNotFound
+from maa.storage.interface import SEEN, MessageInfo, MessageNotFound
 
 # Items that read or parse the message itself (anything else is answered from the index).
 _CONTENT_ITEMS = frozenset({"RFC822", "RFC822.TEXT"})
@@ -207,19 +207,13 @@ def fetch_lines(
     marked = set(to_mark)
     lines: list[Piece] = []
     missing = False
-    from_index = all(isinstance(i, str) and i in _INDEX_ITEMS for i in items)
+    if all(isinstance(i, str) and i in _INDEX_ITEMS for i in items):
+        return _index_lines(view, pairs, items, by_uid=by_uid)
     plan = _plan(items)
     plan_with_flags = _plan((*items, "FLAGS")) if marked and "FLAGS" not in items else plan
     for seq, uid in pairs:
         if uid not in view.infos:
             missing = True
-            continue
-        if from_index:
-            if uid in view.expunged and by_uid:
-                missing = True
-                continue
-            parts = b" ".join(_INDEX_ITEMS[i](view, uid) for i in items)  # type: ignore[index]
-            lines.append(b"* %d FETCH (%s)\r\n" % (seq, parts))
             continue
         wanted, render = items, plan
         if uid in marked and "FLAGS" not in items:
@@ -237,6 +231,48 @@ def fetch_lines(
         lines.extend(pieces)
         lines.append(b")\r\n")
     return lines, missing
+
+
+_RECENT = frozenset({"\\Recent"})
+# Each index item as a format and its value from (UID, message info, whether \Recent).
+_INDEX_FORMATS: dict[str, tuple[bytes, Callable[[int, MessageInfo, bool], object]]] = {
+    "UID": (b"UID %d", lambda uid, info, recent: uid),
+    "FLAGS": (
+        b"FLAGS %s",
+        lambda uid, info, recent: response.flag_list(
+            info.flags | _RECENT if recent else info.flags
+        ),
+    ),
+    "RFC822.SIZE": (b"RFC822.SIZE %d", lambda uid, info, recent: info.size),
+    "MODSEQ": (b"MODSEQ (%d)", lambda uid, info, recent: info.modseq),
+    "INTERNALDATE": (
+        b'INTERNALDATE "%s"',
+        lambda uid, info, recent: format_date_time(info.internal_date).encode(),
+    ),
+}
+
+
+def _index_lines(
+    view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...], *, by_uid: bool
+) -> tuple[list[Piece], bool]:
+    """``fetch_lines`` for items the index answers (``UID FETCH 1:* (FLAGS)`` over a whole
+    folder, what every client sends on opening one): one line format filled per message."""
+    formats = [_INDEX_FORMATS[str(item)] for item in items]
+    template = b"* %d FETCH (" + b" ".join(f for f, _ in formats) + b")\r\n"
+    values = [value for _, value in formats]
+    infos, expunged, recent = view.infos, view.expunged, view.recent
+    lines: list[Piece] = []
+    told: list[int] = []
+    for seq, uid in pairs:
+        info = infos.get(uid)
+        if info is None or (by_uid and uid in expunged):
+            continue
+        is_recent = uid in recent
+        lines.append(template % (seq, *[value(uid, info, is_recent) for value in values]))
+        told.append(uid)
+    if "FLAGS" in items and view.untold:
+        view.untold.difference_update(told)  # the client now knows these flags
+    return lines, len(told) < len(pairs)
 
 
 # What a sequence-number FETCH answers for content that is gone (Dovecot's placeholders).

@@ -40,8 +40,20 @@ def quoted_utf8(value: str) -> bytes:
     return b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
+# Flag lists by flag set: a folder's messages share a few sets, and FETCH FLAGS over a large
+# folder would otherwise sort and encode the same set for every message.
+_FLAG_LISTS: dict[frozenset[str], bytes] = {}
+
+
 def flag_list(flags: frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> bytes:
-    return b"(" + " ".join(sorted(flags)).encode("utf-8") + b")"
+    if not isinstance(flags, frozenset):
+        return b"(" + " ".join(sorted(flags)).encode("utf-8") + b")"
+    found = _FLAG_LISTS.get(flags)
+    if found is None:
+        if len(_FLAG_LISTS) > 4096:  # keyword-heavy folders: keep the memo bounded
+            _FLAG_LISTS.clear()
+        found = _FLAG_LISTS[flags] = b"(" + " ".join(sorted(flags)).encode("utf-8") + b")"
+    return found
 
 
 def encode_mailbox(name: str, utf8: bool = False) -> bytes:
