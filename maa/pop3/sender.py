@@ -69,7 +69,7 @@ class MessageSender:
                 self._finish(None)
                 self._transport.abortConnection()
                 return
-            data = self._encoder.feed(chunk) if chunk else b""
+            parts = self._encoder.feed_parts(chunk) if chunk else []
             if chunk:
                 self._on_progress()
             if chunk and not self._encoder.done:
@@ -77,11 +77,9 @@ class MessageSender:
                     self._first = False
                 else:
                     self._write_held()
-                if data:
-                    self._held.append(data)
+                self._held += parts
                 continue
-            if data:
-                self._held.append(data)
+            self._held += parts
             self._held.append(self._encoder.finish())
             self._written = True
             self._write_held()
