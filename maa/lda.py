@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import io
 import os
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -159,15 +161,43 @@ def _size_of(stream: BinaryIO) -> int:
         return end - here
 
 
-def _open_folder(store: MailStore, wanted: str | None) -> Folder:
-    """``wanted`` if it exists, else INBOX. Opening a folder is not free (the Maildir driver
-    takes a snapshot of its index), so it is done once per delivery."""
-    if wanted and wanted.upper() != INBOX:
-        try:
-            return store.folder(wanted)
-        except (FolderNotFound, InvalidFolderName):
-            pass
-    return store.folder(INBOX)
+class _OpenFolders:
+    """Folder handles kept per store for the next delivery. Opening one is not free (the
+    Maildir driver checks its directories and reads its index's figures), and a busy intake
+    delivers into the same INBOX many times a second. A handle stays valid until its folder is
+    deleted or renamed, when it answers ``FolderNotFound``; ``deliver`` then opens it anew.
+    Only folders that exist are kept: a ``+detail`` folder made later is found at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_store: weakref.WeakKeyDictionary[MailStore, dict[str, Folder]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def open(self, store: MailStore, wanted: str | None) -> Folder:
+        """``wanted`` if it exists, else INBOX."""
+        with self._lock:
+            kept = self._by_store.setdefault(store, {})
+        if wanted and wanted.upper() != INBOX:
+            box = kept.get(wanted)
+            if box is not None:
+                return box
+            try:
+                box = kept[wanted] = store.folder(wanted)
+                return box
+            except (FolderNotFound, InvalidFolderName):
+                pass
+        box = kept.get(INBOX)
+        if box is None:
+            box = kept[INBOX] = store.folder(INBOX)
+        return box
+
+    def drop(self, store: MailStore) -> None:
+        with self._lock:
+            self._by_store.pop(store, None)
+
+
+_OPEN_FOLDERS = _OpenFolders()
 
 
 def _failure(e: BaseException) -> DeliveryResult:
@@ -233,15 +263,27 @@ def deliver(
     try:
         store = ctx.stores.open(user)
         store.ensure_defaults()
-        box = _open_folder(store, folder)
-        target = box.name
         head = (trace_headers(sender, recipient) if trace else b"") + extra_headers
         content: bytes | BinaryIO
         if size <= SMALL_MESSAGE:
             content = head + source.read()
         else:
             content = io.BufferedReader(_Prepended(head, source), STREAM_CHUNK)
-        uid = box.append(content)
+        box = _OPEN_FOLDERS.open(store, folder)
+        target = box.name
+        try:
+            uid = box.append(content)
+        except (FolderNotFound, FileNotFoundError):
+            # A kept handle whose folder was deleted, renamed or removed from outside:
+            # nothing of the message is visible yet, so open the folder again (INBOX is
+            # made anew) and save once more.
+            _OPEN_FOLDERS.drop(store)
+            if not isinstance(content, bytes):
+                source.seek(start)
+                content = io.BufferedReader(_Prepended(head, source), STREAM_CHUNK)
+            box = _OPEN_FOLDERS.open(store, folder)
+            target = box.name
+            uid = box.append(content)
     except (StorageError, OSError) as e:
         result = _failure(e)
         log.error(who, f"{facts}: save failed to {target}: {e}")

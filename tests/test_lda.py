@@ -173,3 +173,29 @@ def test_large_message_is_streamed_byte_exact(lctx: LocalContext) -> None:
     result = deliver(lctx, user, io.BytesIO(big), sender="s@x", recipient="alice@example.test")
     assert result.ok
     assert messages(lctx, user) == [trace_headers("s@x", "alice@example.test") + big]
+
+
+def test_delivery_follows_a_folder_deleted_or_renamed_between_deliveries(
+    lctx: LocalContext,
+) -> None:
+    user = alice(lctx.config)
+    store = lctx.stores.open(user)
+    store.ensure_defaults()
+    store.create_folder("lists")
+    first = deliver(
+        lctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice+lists@example.test"
+    )
+    assert first.folder == "lists"
+    store.rename_folder("lists", "old-lists")
+    second = deliver(
+        lctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice+lists@example.test"
+    )
+    assert second.folder == INBOX
+    store.create_folder("lists")
+    third = deliver(
+        lctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice+lists@example.test"
+    )
+    assert third.folder == "lists"
+    assert len(messages(lctx, user, "lists")) == 1
+    assert len(messages(lctx, user, "old-lists")) == 1
+    assert len(messages(lctx, user, INBOX)) == 1

@@ -197,8 +197,10 @@ class FolderState:
         """(UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ): what tells a holder that the folder
         changed (every append raises UIDNEXT, every flag change and expunge the MODSEQ),
         read without counting the messages as ``status()`` does: opening a folder to deliver
-        into it must not cost a pass over a large folder's index."""
-        with self.lock:
+        into it must not cost a pass over a large folder's index. Only the index's own lock
+        is taken: a delivery opening the folder must not wait for a group commit in flight
+        (which holds ``lock`` through its fsyncs) before it can write its own file."""
+        with self.index.lock:
             version = self.index.data_version()
             if self._status is not None and self._status[0] == version:
                 figures = self._status[1]
