@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from maa import mail
-from maa.mail.headers import MAX_STREAM_HEADER_BYTES
+from maa.mail.headers import MAX_STREAM_HEADER_BYTES, field_value, raw_values
 from maa.storage.interface import Folder
 
 # The fields SEARCH asks about most, and every field SORT and THREAD read (References too).
@@ -70,6 +70,39 @@ def fields_block(header: bytes, names: tuple[str, ...]) -> bytes:
     fields = [m for m in pattern.findall(header) if m]
     fields.append(b"\r\n")
     return b"".join(fields)
+
+
+# What follows a field's name (as in ``_fields_pattern``), matched in a lower-cased block
+# after the name itself: an expression that starts with a literal is searched for by the
+# regular expression engine's fast scan instead of being tried at every position (a tenth of
+# the time on a typical block). Matches that do not start a line are then skipped.
+_FIELD_REST = (
+    rb"[ \t]*(?::[^\n]*(?:\n|\Z)(?:[ \t][^\n]*(?:\n|\Z))*"  # name: value
+    rb"|\r?(?:\n|\Z)(?![ \t]))"  # a line of just the name, not folded
+)
+
+
+@functools.lru_cache(maxsize=128)
+def _one_field_pattern(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(re.escape(name) + _FIELD_REST)
+
+
+def field_values(header: bytes, name: str) -> list[bytes]:
+    """``mail.headers.raw_values(header, name)`` of a header block (the cached field blocks
+    are ones), faster: SEARCH SUBJECT asks it of every message."""
+    wanted = name.lower().encode("ascii", "replace")
+    if header[:1] in (b" ", b"\t") or not _PLAIN_NAME.match(wanted):
+        return raw_values(header, name)
+    pattern = _one_field_pattern(wanted)
+    lowered = header.lower()  # the same offsets: only ASCII letters change
+    values = []
+    match = pattern.search(lowered)
+    while match is not None:
+        start, end = match.span()
+        if not start or lowered[start - 1] == 0x0A:  # else inside some other field's line
+            values.append(field_value(header[start:end]))
+        match = pattern.search(lowered, end)
+    return values
 
 
 def search_block(header: bytes) -> bytes:

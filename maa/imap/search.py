@@ -4,11 +4,14 @@ need it (flags, sizes, dates and sets come from the index)."""
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from maa import mail
 from maa.imap import headercache
 from maa.imap.selected import SelectedView
+from maa.mail.rfc2047 import decode_header_value
 from maa.proto.imap import searchkeys as k
 from maa.proto.imap.modifiers import ModSeq
 from maa.storage.interface import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, MessageNotFound
@@ -44,23 +47,12 @@ class _Candidate:
 
     def fields(self, name: str) -> bytes:
         """Just the ``name`` fields, from the folder cache when there."""
-        if name.upper() in headercache.SEARCH_FIELDS:
-            return headercache.search_fields(self.view.folder, self.uid, self.header)
-        return headercache.header_fields(self.view.folder, self.uid, (name,), self.header)
+        return _field_block(self.view, self.uid, name, self.header)
 
-    def decoded(self, kind: str, name: str) -> list[str]:
-        """Decoded field values (``kind`` "addresses" or "text"), remembered by the session
-        view: a second SEARCH in the session decodes nothing again."""
-        key = (kind, name.upper(), self.uid)
-        values = self.view.memo.get(key)
-        if values is None:
-            block = self.fields(name)
-            if kind == "addresses":
-                values = mail.addresses(block, name)
-            else:
-                values = mail.decoded_header(block, name)
-            self.view.memo[key] = values
-        return values
+    def folded(self, kind: str, name: str) -> list[str]:
+        """Decoded field values (``kind`` "addresses" or "text"), case-folded for
+        ``mail.contains``; see ``_folded_values``."""
+        return _folded_values(self.view, kind, name, self.uid, self.header)
 
     def raw(self) -> bytes:
         if self._raw is None:
@@ -126,14 +118,15 @@ def _text_matches(key: k.Text, c: _Candidate) -> bool:
     if key.name in _ADDRESS_HEADERS:
         # Addresses as people write them, display names decoded: "Bob <bob@example.test>"
         name = _ADDRESS_HEADERS[key.name]
-        found = c.decoded("addresses", name)
-        return any(mail.contains(v, key.value) for v in found)
+        needle = key.value.casefold()
+        return any(needle in v for v in c.folded("addresses", name))
     if key.name in ("SUBJECT", "HEADER"):
         name = key.field if key.name == "HEADER" else "Subject"
-        values = c.decoded("text", name)
+        values = c.folded("text", name)
         if not key.value:  # HEADER field "" matches every message having the field
             return bool(values)
-        return any(mail.contains(v, key.value) for v in values)
+        needle = key.value.casefold()
+        return any(needle in v for v in values)
     raw = c.raw()
     body = mail.search_text(raw, mail.MessageParts.parse(raw))
     if key.name == "BODY":
@@ -142,19 +135,147 @@ def _text_matches(key: k.Text, c: _Candidate) -> bool:
     return mail.contains(headers, key.value) or mail.contains(body, key.value)
 
 
+# A compiled key: whether the message (sequence number, UID) matches.
+Test = Callable[[int, int], bool]
+
+
+def _always(seq: int, uid: int) -> bool:
+    return True
+
+
+def _read_header(view: SelectedView, uid: int) -> bytes:
+    with view.folder.open(uid) as stream:
+        return headercache.read_header(stream)
+
+
+def _field_block(
+    view: SelectedView, uid: int, name: str, header: Callable[[], bytes] | None = None
+) -> bytes:
+    """Just the ``name`` fields of the message, from the folder cache when there
+    (``header`` loads the whole header block when it is not)."""
+    if header is None:
+        header = functools.partial(_read_header, view, uid)
+    if name.upper() in headercache.SEARCH_FIELDS:
+        return headercache.search_fields(view.folder, uid, header)
+    return headercache.header_fields(view.folder, uid, (name,), header)
+
+
+def _folded_values(
+    view: SelectedView, kind: str, name: str, uid: int, header: Callable[[], bytes] | None = None
+) -> list[str]:
+    """The decoded values of the message's ``name`` fields (``kind`` "addresses": the
+    addresses in them), case-folded (``mail.contains``'s comparison), remembered by the
+    session view: a second SEARCH in the session decodes nothing again."""
+    key = (kind, name.upper(), uid)
+    values = view.memo.get(key)
+    if values is None:
+        values = view.memo[key] = _fold(kind, name, _field_block(view, uid, name, header))
+    return values
+
+
+def _fold(kind: str, name: str, block: bytes) -> list[str]:
+    if kind == "addresses":
+        return [v.casefold() for v in mail.addresses(block, name)]
+    return [decode_header_value(v).casefold() for v in headercache.field_values(block, name)]
+
+
+def _header_test(view: SelectedView, key: k.Text) -> Test:
+    """A SUBJECT, FROM/TO/CC/BCC or HEADER key over the cached header fields: the second
+    search in a session compares remembered values only."""
+    if key.name in _ADDRESS_HEADERS:
+        kind, name = "addresses", _ADDRESS_HEADERS[key.name]
+    else:
+        kind, name = "text", key.field if key.name == "HEADER" else "Subject"
+    needle, upper, memo = key.value.casefold(), name.upper(), view.memo
+    get_cached = view.folder.get_cached
+    cached = headercache.SEARCH_KEY if upper in headercache.SEARCH_FIELDS else None
+
+    def test(seq: int, uid: int) -> bool:
+        values = memo.get((kind, upper, uid))
+        if values is None:
+            block = get_cached(uid, cached) if cached is not None else None
+            if block is None:
+                block = _field_block(view, uid, name)
+            values = memo[kind, upper, uid] = _fold(kind, name, block)
+        for value in values:  # noqa: SIM110 (any() of a generator costs twice this loop)
+            if needle in value:  # HEADER field "" matches every message having the field
+                return True
+        return False
+
+    return test
+
+
+def _flag_test(view: SelectedView, flag: str, wanted: bool) -> Test:
+    infos = view.infos
+    return lambda seq, uid: (flag in infos[uid].flags) == wanted
+
+
+def _compile(view: SelectedView, key: k.SearchKey) -> Test | None:
+    """``matches`` for one command, worked out once instead of per message; None when a
+    key reads message content (BODY, TEXT), which ``matches`` reads once per message for
+    all such keys."""
+    if isinstance(key, k.And):
+        tests = [_compile(view, sub) for sub in key.keys]
+        if any(t is None for t in tests):
+            return None
+        ready = [t for t in tests if t is not None and t is not _always]
+        if not ready:
+            return _always
+        if len(ready) == 1:
+            return ready[0]
+        return lambda seq, uid: all(t(seq, uid) for t in ready)
+    if isinstance(key, k.Or):
+        left, right = _compile(view, key.left), _compile(view, key.right)
+        if left is None or right is None:
+            return None
+        return lambda seq, uid: left(seq, uid) or right(seq, uid)
+    if isinstance(key, k.Not):
+        inner = _compile(view, key.key)
+        if inner is None:
+            return None
+        return lambda seq, uid: not inner(seq, uid)
+    if isinstance(key, k.Simple):
+        if key.name == "ALL":
+            return _always
+        if key.name in _FLAG_KEYS:
+            return _flag_test(view, *_FLAG_KEYS[key.name])
+    if isinstance(key, k.Keyword):
+        return _flag_test(view, key.flag, key.name == "KEYWORD")
+    if isinstance(key, k.Text):
+        if key.name in _ADDRESS_HEADERS or key.name in ("SUBJECT", "HEADER"):
+            return _header_test(view, key)
+        return None
+    # The rest read only the index (or the cached Date field): as ``matches`` does.
+    return lambda seq, uid: matches(key, _Candidate(view, seq, uid))
+
+
 def search(view: SelectedView, key: k.SearchKey, *, uid: bool) -> list[int]:
     """Sequence numbers (or UIDs) of the matching messages, ascending.
 
     A message another session expunged while the search read it matches nothing: the
     search goes on (as Dovecot's does) instead of failing for the messages that remain."""
+    expunged = view.expunged
+    test = _compile(view, key)
+    if test is _always:  # SORT and THREAD over ALL
+        return [
+            msg_uid if uid else seq
+            for seq, msg_uid in enumerate(view.uids, 1)
+            if msg_uid not in expunged
+        ]
+    if test is None:
+        test = functools.partial(_content_test, view, key)
     found: list[int] = []
     for seq, msg_uid in enumerate(view.uids, 1):
-        if msg_uid in view.expunged:
+        if msg_uid in expunged:
             continue
         try:
-            matched = matches(key, _Candidate(view, seq, msg_uid))
+            matched = test(seq, msg_uid)
         except MessageNotFound:
             continue
         if matched:
             found.append(msg_uid if uid else seq)
     return found
+
+
+def _content_test(view: SelectedView, key: k.SearchKey, seq: int, uid: int) -> bool:
+    return matches(key, _Candidate(view, seq, uid))

@@ -65,7 +65,8 @@ def decode_header_value(value: bytes) -> str:
     bytes outside encoded-words are read as UTF-8, or Latin-1 when they are not UTF-8.
     """
     if b"=?" not in value:
-        return _FOLD.sub(" ", raw_text(value))
+        text = raw_text(value)
+        return _FOLD.sub(" ", text) if "\n" in text else text
     value = _BETWEEN_WORDS.sub(b"?==?", value.replace(b"\x00", "\ufffd".encode()))
     pieces = _ENCODED_WORD.sub(_word, value).split(b"\x00")
     # Even pieces are raw header text, odd pieces decoded words (already UTF-8).

@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maa import mail
-from maa.imap.headercache import SEARCH_FIELDS, fields_block, read_header, search_block
+from maa.imap.headercache import (
+    SEARCH_FIELDS,
+    field_values,
+    fields_block,
+    read_header,
+    search_block,
+)
+from maa.mail.headers import raw_values
 
 _NAMES = ["Subject", "SUBJECT", "subject ", " From", "To", "Cc", "X-Subject", "SubjectX", "Date"]
 _LINE = st.one_of(
@@ -17,7 +24,10 @@ _LINE = st.one_of(
         st.sampled_from(_NAMES),
         st.text("ab =?:\t", max_size=8),
     ),
-    st.sampled_from([b" folded", b"\tfolded", b"no colon", b"", b"From x", b"Subject"]),
+    st.sampled_from(
+        [b" folded", b"\tfolded", b"no colon", b"", b"From x", b"Subject", b"To: a Subject: b"]
+        + [b"SUBJECT :y", b" Subject: led", b"x-subject:z", b"Subject:\x00", b"subject"]
+    ),
 )
 _END = st.sampled_from([b"\r\n", b"\n"])
 
@@ -45,6 +55,16 @@ _ASKED = st.lists(
 def test_fields_block_is_header_fields(block: bytes, names: tuple[str, ...]) -> None:
     header = mail.header_block(block)
     assert fields_block(header, names) == mail.header_fields(header, names)
+
+
+@given(
+    header_blocks(), st.sampled_from(["Subject", "subject ", "From", "X-Subject", "Sub:ject", "C"])
+)
+def test_field_values_are_raw_values(block: bytes, name: str) -> None:
+    header = mail.header_block(block)
+    assert field_values(header, name) == raw_values(header, name)
+    fields = fields_block(header, SEARCH_FIELDS)
+    assert field_values(fields, name) == raw_values(fields, name)
 
 
 class Trickle(io.RawIOBase):

@@ -82,3 +82,36 @@ def test_search_decoded_utf8_subject(imap_port: int) -> None:
         m.logout()
 
     yield threads.deferToThread(client)
+
+
+@pytest_twisted.inlineCallbacks
+def test_header_search_repeated_and_mixed(imap_port: int) -> None:
+    """Header keys answer the same on a first search, a repeated one, after a header FETCH
+    and beside content keys; several fields of one name and folded fields all count."""
+    messages = [
+        b"Subject: =?utf-8?q?Stra=C3=9Fe?= plan\r\nX-Kind: one\r\n\r\nzebra\r\n",
+        b"Subject: first\r\nSubject: Second STRASSE\r\nFrom: Dora <dora@example.test>\r\n\r\nx\r\n",
+        b"Subject: folded\r\n  across lines\r\nX-Kind: two\r\n\r\nzebra\r\n",
+        b"From: nobody@example.test\r\n\r\nno subject\r\n",
+    ]
+
+    def client() -> None:
+        m = login(imap_port)
+        for raw in messages:
+            ok(m.append("INBOX", None, None, raw))
+        ok(m.select("INBOX"))
+        for _ in range(2):
+            assert search(m, "SUBJECT", "strasse") == [1, 2]
+            assert search(m, "SUBJECT", '"folded  across"') == [3]  # blanks kept
+            assert search(m, "SUBJECT", "second") == [2]
+            assert search(m, "HEADER", "X-Kind", "TWO") == [3]
+            assert search(m, "HEADER", "X-Kind", '""') == [1, 3]
+            assert search(m, "HEADER", "Subject", '""') == [1, 2, 3]
+            assert search(m, "FROM", "dora") == [2] and search(m, "FROM", '""') == [2, 4]
+            assert search(m, "SUBJECT", "plan", "BODY", "zebra") == [1]
+            assert search(m, "OR", "SUBJECT", "first", "BODY", "zebra") == [1, 2, 3]
+            assert search(m, "NOT", "SUBJECT", "strasse", "NOT", "FROM", "nobody") == [3]
+            ok(m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (Subject From X-Kind)])"))
+        m.logout()
+
+    yield threads.deferToThread(client)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from maa.mail import first_header, header_block, header_fields
+from maa.mail.headers import _general_field_value, field_value
 
 from .corpus import HEADER_ONLY, MIXED, SIMPLE
 
@@ -60,3 +64,21 @@ def test_first_header_is_unfolded_and_undecoded() -> None:
     assert first_header(MIXED, "message-id") == "<mixed.2@example.test>"
     assert first_header(MIXED, "X-Absent") is None
     assert first_header(b"Subject:\r\n\r\n", "subject") == ""
+
+
+_VALUE_BYTES = st.sampled_from(
+    [b"a", b"Z", b" ", b"\t", b"\r", b"\n", b":", b"\x00", b"=?", b"\xc3\xa9"]
+)
+
+
+@given(
+    st.sampled_from([b"Subject", b"X", b"Sub ject", b"", b" To"]),
+    st.lists(_VALUE_BYTES, max_size=12).map(b"".join),
+    st.booleans(),
+)
+def test_field_value_one_line_match_is_the_general_value(
+    name: bytes, rest: bytes, unfold: bool
+) -> None:
+    field = name + b":" + rest
+    assert field_value(field, unfold=unfold) == _general_field_value(field, unfold=unfold)
+    assert field_value(rest, unfold=unfold) == _general_field_value(rest, unfold=unfold)
