@@ -90,6 +90,38 @@ def test_multi_recipient_with_unknown_one_gets_per_recipient_codes(
 
 
 @pytest_twisted.inlineCallbacks
+def test_connections_send_replies_without_nagle_delay(ctx: ServerContext) -> Any:
+    import socket
+
+    from twisted.internet import threads
+
+    from maa.lmtp.server import LmtpFactory, LmtpProtocol
+
+    made: list[LmtpProtocol] = []
+
+    class Recording(LmtpFactory):
+        def buildProtocol(self, addr: Any) -> LmtpProtocol:
+            protocol = super().buildProtocol(addr)
+            made.append(protocol)
+            return protocol
+
+    port = support.listen(Recording(ctx))
+
+    def greeted() -> socket.socket:
+        client = socket.create_connection(("127.0.0.1", port), timeout=60)
+        assert client.recv(1024).startswith(b"220 ")
+        return client
+
+    client = yield threads.deferToThread(greeted)
+    try:
+        (protocol,) = made
+        handle = protocol.transport.getHandle()
+        assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        client.close()
+
+
+@pytest_twisted.inlineCallbacks
 def test_a_failed_save_is_temporary_for_that_recipient_only(ctx: ServerContext, port: int) -> Any:
     from twisted.internet import threads
 
