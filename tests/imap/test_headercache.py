@@ -25,8 +25,11 @@ _LINE = st.one_of(
         st.text("ab =?:\t", max_size=8),
     ),
     st.sampled_from(
-        [b" folded", b"\tfolded", b"no colon", b"", b"From x", b"Subject", b"To: a Subject: b"]
-        + [b"SUBJECT :y", b" Subject: led", b"x-subject:z", b"Subject:\x00", b"subject"]
+        [
+            *(b" folded", b"\tfolded", b"no colon", b"", b"From x", b"Subject"),
+            *(b"To: a Subject: b", b"SUBJECT :y", b" Subject: led", b"x-subject:z"),
+            *(b"Subject:\x00", b"subject"),
+        ]
     ),
 )
 _END = st.sampled_from([b"\r\n", b"\n"])
