@@ -211,7 +211,13 @@ def fetch_lines(
         return _index_lines(view, pairs, items, by_uid=by_uid)
     plan = _plan(items)
     plan_with_flags = _plan((*items, "FLAGS")) if marked and "FLAGS" not in items else plan
-    for seq, uid in pairs:
+    cached = None if marked else _cached_lines(view, pairs, items)
+    told: list[int] = []
+    for index, (seq, uid) in enumerate(pairs):
+        if cached is not None and (line := cached[index]) is not None:
+            lines.append(line)
+            told.append(uid)
+            continue
         if uid not in view.infos:
             missing = True
             continue
@@ -230,7 +236,49 @@ def fetch_lines(
         lines.append(b"* %d FETCH (" % seq)
         lines.extend(pieces)
         lines.append(b")\r\n")
+    if told and "FLAGS" in items and view.untold:
+        view.untold.difference_update(told)  # the client now knows these flags
     return lines, missing
+
+
+def _cached_lines(
+    view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...]
+) -> list[bytes | None] | None:
+    """For a FETCH of index items and whole ``HEADER.FIELDS`` sections (Thunderbird's header
+    FETCH over a folder), each message's line filled into one format from the index and the
+    header cache, a column of values per item; None for a message whose fields are not cached
+    yet (the general path reads them). None for other items, or when some message is gone."""
+    if any(uid not in view.infos or uid in view.expunged for _, uid in pairs):
+        return None
+    uids = [uid for _, uid in pairs]
+    infos = [view.infos[uid] for uid in uids]
+    recent = view.recent
+    formats: list[bytes] = []
+    columns: list[list[Any]] = [[seq for seq, _ in pairs]]
+    for item in items:
+        if item == "UID":
+            formats.append(b"UID %d")
+            columns.append(uids)
+        elif isinstance(item, str) and item in _INDEX_FORMATS:
+            form, value = _INDEX_FORMATS[item]
+            formats.append(form)
+            columns.append([value(u, i, u in recent) for u, i in zip(uids, infos, strict=True)])
+        elif (
+            isinstance(item, Section)
+            and item.peek
+            and not item.part
+            and item.text == "HEADER.FIELDS"
+            and item.partial is None
+        ):
+            formats.append(_section_name(item) + b" {%d}\r\n%s")
+            get = headercache.cached_fields(view.folder, item.fields)
+            blocks = [get(uid) for uid in uids]
+            columns.append([0 if b is None else len(b) for b in blocks])
+            columns.append(blocks)
+        else:
+            return None
+    template = b"* %d FETCH (" + b" ".join(formats) + b")\r\n"
+    return [None if None in row else template % row for row in zip(*columns, strict=True)]
 
 
 _RECENT = frozenset({"\\Recent"})

@@ -158,6 +158,23 @@ def header_fields(
     return value
 
 
+def cached_fields(folder: Folder, names: tuple[str, ...]) -> Callable[[int], bytes | None]:
+    """What ``header_fields`` gives for each message whose fields are cached, None for the
+    others, worked out once for a FETCH over many messages."""
+    get_cached = folder.get_cached
+    if not _among_search_fields(names):
+        key = cache_key(names)
+        return lambda uid: get_cached(uid, key)
+    if len(names) == len(SEARCH_FIELDS):
+        return lambda uid: get_cached(uid, SEARCH_KEY)
+
+    def pick(uid: int) -> bytes | None:
+        block = get_cached(uid, SEARCH_KEY)
+        return None if block is None else fields_block(block, names)
+
+    return pick
+
+
 @functools.lru_cache(maxsize=128)
 def _among_search_fields(names: tuple[str, ...]) -> bool:
     return {n.upper() for n in names} <= set(SEARCH_FIELDS)
