@@ -13,7 +13,14 @@ bytes that cannot be decided yet (a trailing CR, or a line-initial ``.`` / ``.\\
 
 from __future__ import annotations
 
+import re
 from enum import Enum
+
+# The first LF that needs a look: one that starts a dot line, or a bare one (not after CR).
+# Mail is CRLF text without either on almost every line; a literal-led expression finds
+# them in one memchr-paced pass, where finding "\n." and counting LF and CR LF to spot bare
+# ones took three passes (2 ms per MB against 0.6).
+_LINE_TO_CHECK = re.compile(rb"\n(?:\.|(?<!\r\n))")
 
 
 class _At(Enum):
@@ -40,6 +47,7 @@ class DotDecoder:
         self._held = b""
         out: list[bytes] = []
         i, n = 0, len(buf)
+        bare_lf = False  # seen in this buffer: go on line by line with normalizing
         while i < n:
             if self._at is not _At.MID:
                 if buf[i] != 0x2E:  # not "."
@@ -66,6 +74,23 @@ class DotDecoder:
                 self._at = _At.MID
                 continue
             # Inside a line: pass everything up to the next line that starts with a dot.
+            if not bare_lf:
+                found = _LINE_TO_CHECK.search(buf, i)
+                if found is None:  # CRLF lines only, none of them dot-led
+                    end = n - 1 if buf.endswith(b"\r") else n
+                    if end > i:
+                        out.append(buf[i:end])
+                        if buf[end - 1] == 0x0A:
+                            self._at = _At.START_CRLF
+                    self._held = buf[end:]
+                    return out, None
+                j = found.start()
+                if j > 0 and buf[j - 1] == 0x0D:  # CRLF lines up to a dot-led one
+                    out.append(buf[i : j + 1])
+                    self._at = _At.START_CRLF
+                    i = j + 1
+                    continue
+                bare_lf = True
             j = buf.find(b"\n.", i)
             if j < 0:
                 end = n - 1 if buf.endswith(b"\r") else n

@@ -74,6 +74,55 @@ def test_dot_decoder_is_split_invariant(body: bytes, cuts: list[int]) -> None:
     assert content.count(b"\n") == content.count(b"\r\n")  # every line end is CRLF
 
 
+def reference_decode(data: bytes) -> tuple[bytes, bytes] | None:
+    """DATA decoding spelled out line by line, as the module docstring of maa.proto.smtp.data
+    states it: (content, bytes after the end marker), or None before the end."""
+    out: list[bytes] = []
+    after_crlf = True
+    start = 0
+    while (lf := data.find(b"\n", start)) >= 0:
+        line = data[start : lf + 1]
+        crlf = line.endswith(b"\r\n")
+        if line == b".\r\n" and after_crlf:
+            return b"".join(out), data[lf + 1 :]
+        if line in (b".\r\n", b".\n"):
+            out.append(b".\r\n")  # a lone dot that does not end the data is content
+        else:
+            if line.startswith(b"."):
+                line = line[1:]
+            out.append(line[: -2 if crlf else -1] + b"\r\n")
+        after_crlf = crlf
+        start = lf + 1
+    return None
+
+
+mail_bytes = st.lists(
+    st.sampled_from(
+        [b"text", b"a" * 70, b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.", b"\n.", b"\r\r\n"]
+    ),
+    max_size=60,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mail_bytes, st.lists(st.integers(0, 400), max_size=6))
+def test_dot_decoder_matches_the_line_by_line_reference(body: bytes, cuts: list[int]) -> None:
+    data = body + b"\r\n.\r\nREST"
+    decoder = DotDecoder()
+    got: list[bytes] = []
+    rest = None
+    start = 0
+    for pos in [*sorted({min(c, len(data)) for c in cuts}), len(data)]:
+        if rest is None:
+            out, rest = decoder.feed(data[start:pos])
+            got += out
+        else:
+            rest += data[start:pos]
+        start = pos
+    assert rest is not None
+    assert (b"".join(got), rest) == reference_decode(data)
+
+
 atom = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=12
 )
