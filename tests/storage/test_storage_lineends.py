@@ -7,6 +7,7 @@ import itertools
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from maa.storage.lineends import (
     LfToCrlf,
     crlf_size,
     crlf_to_lf,
+    lf_form,
     normalize,
     open_crlf,
     read_range,
@@ -87,6 +89,39 @@ def check_saved(path: Path, data: bytes) -> None:
     with open_crlf(open(path, "rb")) as stream:
         assert stream.read() == normalize(data)
     assert vsize == len(normalize(data))
+
+
+class Trickle(io.RawIOBase):
+    """A stream that gives at most ``step`` bytes per read, as a pipe or socket may."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data = memoryview(data)
+        self._step = step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self._step, len(self._data))
+        buffer[:n] = self._data[:n]
+        self._data = self._data[n:]
+        return n
+
+
+@settings(deadline=None, max_examples=30)  # each example fsyncs a file
+@given(data=data_strategy, step=st.integers(1, 7))
+def test_saved_file_and_sizes_do_not_depend_on_read_sizes(data: bytes, step: int) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "m"
+        size, vsize = write_tmp(path, Trickle(data, step), None)  # type: ignore[arg-type]
+        assert path.read_bytes() == data.replace(b"\r\n", b"\n")
+        assert (size, vsize) == (len(path.read_bytes()), len(normalize(data)))
+
+
+@settings(deadline=None)
+@given(data=data_strategy)
+def test_lf_form_is_the_pairwise_replace(data: bytes) -> None:
+    assert lf_form(data) == data.replace(b"\r\n", b"\n")
 
 
 @settings(deadline=None)

@@ -31,8 +31,11 @@ def write_tmp(
             for chunk in crlf_to_lf(chunks_of(source)):
                 handle.write(chunk)
                 size += len(chunk)
-                # Each LF not preceded by CR gains a CR in the CRLF form.
-                extra = chunk.count(b"\n") - chunk.count(b"\r\n")
+                # Each LF not preceded by CR gains a CR in the CRLF form (a chunk of LF
+                # lines holds no CR at all: one memchr spares counting CR LF).
+                extra = chunk.count(b"\n")
+                if b"\r" in chunk:
+                    extra -= chunk.count(b"\r\n")
                 if chunk[:1] == b"\n" and last == b"\r":
                     extra -= 1
                 vsize += len(chunk) + extra
