@@ -177,6 +177,7 @@ class MaildirFolder:
                 if updated is not None:
                     changed.append(updated)
             if changed:
+                state.changed({r.subdir for r in changed})
                 fsync_dir(state.path / "cur")
                 with state.index.transaction():
                     modseq = state.index.next_modseq()
@@ -233,7 +234,9 @@ class MaildirFolder:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(state.file_path(fresh))
                         state.unlinked(fresh)
-        for subdir in sorted({row.subdir for row in rows} | ({"cur"} if retry else set())):
+        subdirs = {row.subdir for row in rows} | ({"cur"} if retry else set())
+        state.changed(subdirs)
+        for subdir in sorted(subdirs):
             fsync_dir(state.path / subdir)
         uids = [row.uid for row in rows]
         with state.locked():
@@ -332,6 +335,8 @@ class MaildirFolder:
                         state.renamed(row, target)
                         moved.append(target)
                     claimed.add(row.uid)
+                if moved:
+                    state.changed(("new", "cur"))
                 state.index.update_files(moved)
                 uidnext = state.index.meta_int("uidnext", 1)
                 state.index.set_meta(first_recent_uid=max(first, uidnext))

@@ -9,20 +9,11 @@ maa) shows as a difference and is read from the files as before.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from maa.storage.maildir.filename import INFO_SEPARATOR
 
 SUBDIRS = ("new", "cur")
 
 Entry = tuple[str, str | None]  # (subdir, info)
-
-
-def list_names(path: Path) -> dict[str, set[str]]:
-    """Every name in new/ and cur/, dot files included: they are left out only where names
-    differ, so that 100,000 unchanged names cost no Python loop."""
-    return {subdir: set(os.listdir(path / subdir)) for subdir in SUBDIRS}
 
 
 def _split(subdir: str, name: str) -> tuple[str, Entry]:

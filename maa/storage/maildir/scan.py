@@ -5,21 +5,87 @@ name (``scan``), or only of the names that differ from what the index is known t
 from __future__ import annotations
 
 import os
-import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from maa.storage.lineends import CHUNK_SIZE, crlf_size
 from maa.storage.maildir import filename, uidlist
 from maa.storage.maildir.index import Row
-from maa.storage.maildir.listing import Listing
+from maa.storage.maildir.listing import SUBDIRS, Listing
 
 if TYPE_CHECKING:
     from maa.storage.maildir.state import FolderState
 
-# A directory whose mtime is this close to now may change again within the same timestamp
-# tick without its mtime moving; such a scan is marked dirty so the next refresh rescans
-# (Dovecot's MAILDIR_SYNC_SECS rule).
+# A directory whose mtime is this close to the time its listing began may change again
+# within the same timestamp tick without its mtime moving; such a directory is marked dirty
+# so the next refresh lists it again (Dovecot's MAILDIR_SYNC_SECS rule). A filesystem that
+# keeps whole seconds (ext3, some NFS servers) gets Dovecot's two seconds; one with sub-second
+# timestamps takes them from the kernel's coarse clock, which lags the real time by at most a
+# scheduler tick (10 ms at HZ=100), so a tenth of a second is already past any tick. Every
+# command in the seconds after a change would otherwise list a large cur/ again.
 UNTRUSTED_MTIME_SECS = 2.0
+UNTRUSTED_FINE_MTIME_SECS = 0.1
+# After this process changes a subdirectory itself (a STORE's renames, new/ to cur/, an
+# expunge, a delivery), listing it again would show only what it already knows, unless
+# another writer changed it within the same timestamp tick. Like Dovecot (dirty_cur_time),
+# that listing is put off for this long after the first such change, so that a run of
+# commands does not list a large cur/ after each one; a later change that moves the
+# directory's stamp again is listed at once.
+DEFER_SECS = 1.0
+_NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a listing saw: the stamps of new/, cur/ and the uidlist (``"new|cur|uidlist"``)
+    read just before it, the time read before them, and the subdirectories listed. The others
+    were taken from the known listing: their ``stamps`` are the last scan's, and ``kept_dirty``
+    those of them that scan could not trust, so that recording this one keeps both."""
+
+    stamps: str
+    at: float
+    listed: tuple[str, ...] = SUBDIRS
+    kept_dirty: frozenset[str] = frozenset()
+
+
+def untrusted(stamp: str, at: float) -> bool:
+    """A directory stamp too recent, at time ``at``, to prove that a change after it would
+    move it."""
+    if stamp == "-":
+        return False
+    mtime_ns = int(stamp.split(":", 1)[0])
+    window = UNTRUSTED_FINE_MTIME_SECS if mtime_ns % _NS else UNTRUSTED_MTIME_SECS
+    return at - mtime_ns / _NS < window
+
+
+def dirty_subdirs(value: str | None) -> set[str]:
+    """The index's ``dirty`` mark: "0" none, "1" (older versions) all, else a comma list."""
+    if value == "0":
+        return set()
+    if value is None or value == "1":
+        return set(SUBDIRS)
+    return {d for d in value.split(",") if d in SUBDIRS}
+
+
+def to_list(
+    recorded: str | None,
+    dirty: set[str],
+    stamps: str,
+    own_uidlist: str = "",
+    deferred: frozenset[str] = frozenset(),
+) -> tuple[str, ...]:
+    """The subdirectories to list again: marked dirty, or with a stamp other than the one
+    recorded by the last scan, unless ``deferred`` (their stamp is the one this process's
+    own change left, see ``DEFER_SECS``). All of them when nothing was recorded or the
+    uidlist changed in a way this process did not make or read (``own_uidlist``: its stamp
+    as this process last wrote or loaded it; an append records UIDs there without a scan)."""
+    old = (recorded or "").split("|")
+    now = stamps.split("|")
+    if len(old) != 3 or now[2] not in (old[2], own_uidlist):
+        return tuple(d for d in SUBDIRS if d not in deferred)
+    return tuple(
+        d for i, d in enumerate(SUBDIRS) if d not in deferred and (d in dirty or old[i] != now[i])
+    )
 
 
 def listing_of_index(state: FolderState) -> Listing:
@@ -30,7 +96,7 @@ def listing_of_index(state: FolderState) -> Listing:
     return Listing(names)
 
 
-def scan(state: FolderState, names: dict[str, set[str]], stable: bool, before: str) -> bool:
+def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: Seen) -> bool:
     """Compare every name with the index (a new process, a new UIDVALIDITY, or a
     listing that kept changing while it was read)."""
     state.listing = None
@@ -73,7 +139,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, before: s
                 flags = state.flags_from_info(info, row.flags)
                 updates.append(row._replace(subdir=subdir, info=info, flags=flags))
     gone = sorted(uid for uid in known if stable or uid not in current.records)
-    changed = _write(state, inserts, updates, gone, current, stable, before) is not None
+    changed = _write(state, inserts, updates, gone, current, stable, seen) is not None
     if changed:
         state.invalidate()
     if stable:
@@ -83,7 +149,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, before: s
     return changed
 
 
-def rescan(state: FolderState, known: Listing, names: dict[str, set[str]], before: str) -> bool:
+def rescan(state: FolderState, known: Listing, names: dict[str, set[str]], seen: Seen) -> bool:
     """Index work only for the base names whose file appeared, went or was renamed
     since ``known`` (a stable listing): our own changes are in ``known`` already."""
     affected = known.update(names)
@@ -119,7 +185,7 @@ def rescan(state: FolderState, known: Listing, names: dict[str, set[str]], befor
             flags = state.flags_from_info(info, row.flags)
             updates.append(row._replace(subdir=subdir, info=info, flags=flags))
     gone = sorted(uid for uid in missing if uid in rows)
-    written = _write(state, inserts, updates, gone, current, True, before)
+    written = _write(state, inserts, updates, gone, current, True, seen)
     if written is not None:
         state.apply(written, gone)
     return written is not None
@@ -132,13 +198,18 @@ def _write(
     gone: list[int],
     current: uidlist.Uidlist,
     stable: bool,
-    before: str,
+    seen: Seen,
 ) -> list[Row] | None:
     """Record a scan's findings and the stamps it saw, in one index transaction; the
     rows written (with their MODSEQ), None if nothing changed."""
-    now = time.time()
-    mtimes = [int(s.split(":")[0]) / 1e9 for s in before.split("|")[:2] if s != "-"]
-    dirty = not stable or any(now - m < UNTRUSTED_MTIME_SECS for m in mtimes)
+    stamps = seen.stamps.split("|")
+    dirty = [
+        d
+        for i, d in enumerate(SUBDIRS)
+        if not stable
+        or d in seen.kept_dirty
+        or (d in seen.listed and untrusted(stamps[i], seen.at))
+    ]
     written: list[Row] | None = None
     uidnext_before = state.index.meta_int("uidnext", 1)
     with state.index.transaction():
@@ -151,8 +222,8 @@ def _write(
                 state.index.delete(gone, modseq)
                 state.cache_writes.forget(gone)
         uidnext = max(state.index.meta_int("uidnext", 1), current.next_uid)
-        stamps = before.rsplit("|", 1)[0] + "|" + state._uidlist_stamp
-        state.index.set_meta(uidnext=uidnext, stamps=stamps, dirty=int(dirty))
+        recorded = "|".join(stamps[:2]) + "|" + state._uidlist_stamp
+        state.index.set_meta(uidnext=uidnext, stamps=recorded, dirty=",".join(dirty) or "0")
     if written is not None or uidnext != uidnext_before:
         state._status = None
     return written

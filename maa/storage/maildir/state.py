@@ -12,8 +12,9 @@ import bisect
 import contextlib
 import os
 import threading
+import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,7 +30,10 @@ from maa.storage.maildir.durable import (
 from maa.storage.maildir.fieldcache import PendingWrites
 from maa.storage.maildir.groupcommit import GroupCommit
 from maa.storage.maildir.index import FolderIndex, Row
-from maa.storage.maildir.listing import Listing, list_names
+from maa.storage.maildir.listing import SUBDIRS, Listing
+
+# Where listing after our own change may be put off (see ``FolderState.changed``).
+DEFERRABLE = frozenset({"cur"})
 
 # listdir of new/ and cur/ is retried this often when a directory changes during the scan
 # (a rename racing readdir may hide a file); after that, no file is taken as expunged.
@@ -73,6 +77,10 @@ class FolderState:
         # The names the index matches, once a stable scan made it known: what a rescan
         # compares with (None: the next rescan compares every name with the index).
         self.listing: Listing | None = None
+        # Per subdirectory, the stamp this process's own last change left and until when
+        # listing it again is put off (``scan.DEFER_SECS``).
+        self._own: dict[str, tuple[str, float]] = {}
+        self._relist = False
         # ``status()`` as of an index version, dropped by every write of this process.
         self._status: tuple[int, FolderStatus] | None = None
         self.cache_writes = PendingWrites(self.index)
@@ -105,6 +113,12 @@ class FolderState:
         current = stamp(self.uidlist_path)
         if self._uidlist is not None and current == self._uidlist_stamp:
             return self._uidlist
+        if self._uidlist is not None:
+            # Another process assigned or dropped UIDs: what it did to new/ and cur/ may
+            # hide behind a stamp our own change left, so nothing is put off and the next
+            # sync lists both.
+            self._own.clear()
+            self._relist = True
         try:
             loaded = uidlist.load(self.uidlist_path)
         except (uidlist.UidlistError, ValueError):
@@ -181,7 +195,20 @@ class FolderState:
             if self._status is not None and self._status[0] == version:
                 return self._status[1]
             meta = self.index.meta()
-            total, unseen, recent = self.index.counts(int(meta.get("first_recent_uid", "1")))
+            first_recent = int(meta.get("first_recent_uid", "1"))
+            rows = self._rows
+            if rows is not None and self._rows_version == version:
+                # The rows are in memory: a pass over them costs a tenth of sqlite's
+                # count, which every session pays after each change to the folder.
+                flagged = [
+                    (SEEN in r.flags, r.uid >= first_recent or r.subdir == "new")
+                    for r in rows.values()
+                ]
+                total = len(flagged)
+                unseen = total - sum([seen for seen, _ in flagged])
+                recent = sum([fresh for _, fresh in flagged])
+            else:
+                total, unseen, recent = self.index.counts(first_recent)
             status = FolderStatus(
                 uidvalidity=int(meta["uidvalidity"]),
                 uidnext=int(meta.get("uidnext", "1")),
@@ -256,10 +283,26 @@ class FolderState:
                 figures = replace(status[1], unseen=status[1].unseen - seen, highestmodseq=modseq)
                 self._status = (status[0], figures)
             return
-        for row in sorted(appended):
+        appended.sort()
+        for row in appended:
             rows[row.uid] = row
         if infos is not None:
-            self._infos = infos + tuple(_info(r) for r in sorted(appended))
+            self._infos = infos + tuple(_info(r) for r in appended)
+        if status is not None and appended:
+            # Appended messages are recent (their UIDs are above the last claim) and raise
+            # UIDNEXT and HIGHESTMODSEQ: the figures follow without counting again.
+            figures = status[1]
+            self._status = (
+                status[0],
+                replace(
+                    figures,
+                    messages=figures.messages + len(appended),
+                    unseen=figures.unseen + sum([SEEN not in r.flags for r in appended]),
+                    recent=figures.recent + len(appended),
+                    uidnext=max(figures.uidnext, appended[-1].uid + 1),
+                    highestmodseq=max(figures.highestmodseq, *(r.modseq for r in appended)),
+                ),
+            )
 
     def invalidate(self) -> None:
         self._status = None
@@ -337,6 +380,7 @@ class FolderState:
         if self.listing is not None:
             for row in new_rows:
                 self.listing.add(row.subdir, row.filename)
+            self.changed({row.subdir for row in new_rows})
         self.apply(new_rows)
         return uids
 
@@ -350,39 +394,105 @@ class FolderState:
     def sync(self, *, force: bool = False) -> bool:
         """Bring the index up to date with the files; True if the index changed.
 
-        Nothing is listed while the directories' stamps are those of the last scan and that
-        scan was trusted (mtimes older than ``scan.UNTRUSTED_MTIME_SECS``). Otherwise,
-        or with ``force``, new/ and cur/ are listed again; when this process knows what the
-        index holds (``listing``), only the names that differ are looked at."""
+        A subdirectory is listed again only when its stamp differs from the last scan's or
+        that scan could not trust it (mtime too recent, see ``scan.untrusted``): after a
+        delivery into new/, a cur/ of 100,000 names is not read. With ``force``, for a new
+        UIDVALIDITY, or when this process does not yet know what the index holds, everything
+        is listed. Only names that differ from the known listing are looked at."""
         with self.lock:
             meta = self.index.meta()
             fresh = "uidvalidity" not in meta or not self.uidlist_path.exists()
-            trusted = not (force or fresh) and meta.get("dirty") == "0"
-            if trusted and meta.get("stamps") == self._stamps():
-                return False
+            full = force or fresh or self.listing is None or self._relist
+            recorded = meta.get("stamps")
+            dirty = scan.dirty_subdirs(meta.get("dirty"))
+            if not full:
+                stamps = self._stamps()
+                if not scan.to_list(
+                    recorded, dirty, stamps, self._uidlist_stamp, self._deferred(stamps)
+                ):
+                    return False
             try:
                 with self.locked():
-                    names, stable, before = self._list()
+                    names, stable, seen = self._list(None if full else (recorded, dirty))
                     known = self.listing
                     if fresh or not stable:
-                        return scan.scan(self, names, stable, before)
+                        return scan.scan(self, names, stable, seen)
                     if known is None:
                         known = self.listing = scan.listing_of_index(self)
                     current = self._uidlist_locked()
                     if meta.get("uidvalidity") != str(current.uidvalidity):
-                        return scan.scan(self, names, stable, before)
-                    return scan.rescan(self, known, names, before)
+                        return scan.scan(self, names, stable, seen)
+                    return scan.rescan(self, known, names, seen)
             except FileNotFoundError as error:
                 raise TemporaryStorageError(f"folder vanished during sync: {error}") from error
 
-    def _list(self) -> tuple[dict[str, set[str]], bool, str]:
+    def changed(self, subdirs: Iterable[str]) -> None:
+        """This process has just changed ``subdirs`` (under ``lock``), and its listing holds
+        the change: a sync before ``scan.DEFER_SECS`` have passed need not list cur/ again
+        while its stamp stays the one this change left. new/ is always listed when its
+        stamp moves, as Dovecot does: it is small, and a message saved by another process
+        must show at once to a client that fetches it over another connection."""
+        if self.listing is None:
+            return
+        due = time.time() + scan.DEFER_SECS
+        for subdir in set(subdirs) & DEFERRABLE:
+            earlier = self._own.get(subdir)
+            self._own[subdir] = (stamp(self.path / subdir), earlier[1] if earlier else due)
+
+    def _deferred(self, stamps: str) -> frozenset[str]:
+        if not self._own:
+            return frozenset()
+        now = stamps.split("|")
+        at = time.time()
+        return frozenset(
+            d
+            for i, d in enumerate(SUBDIRS)
+            if d in self._own and self._own[d][0] == now[i] and at < self._own[d][1]
+        )
+
+    def _list(
+        self, trust: tuple[str | None, set[str]] | None
+    ) -> tuple[dict[str, set[str]], bool, scan.Seen]:
+        """List new/ and cur/, or with ``trust`` (the recorded stamps and dirty mark) only
+        those that changed since, taking the others from the known listing. Stable when the
+        listed directories' stamps did not move while they were read."""
         names: dict[str, set[str]] = {}
+        seen = scan.Seen("", 0.0)
         for _ in range(SCAN_ATTEMPTS):
+            at = time.time()
             before = self._stamps()
-            names = list_names(self.path)
-            if self._stamps().rsplit("|", 1)[0] == before.rsplit("|", 1)[0]:
-                return names, True, before
-        return names, False, before
+            listed = (
+                SUBDIRS
+                if trust is None
+                else scan.to_list(*trust, before, self._uidlist_stamp, self._deferred(before))
+            )
+            for subdir in listed:
+                self._own.pop(subdir, None)
+            if trust is None:
+                self._relist = False
+            seen = scan.Seen(before, at, listed)
+            if trust is not None and len(listed) < len(SUBDIRS):
+                recorded, dirty = trust
+                last = (recorded or "").split("|")
+                parts = before.split("|")
+                kept = [parts[i] if d in listed else last[i] for i, d in enumerate(SUBDIRS)]
+                seen = scan.Seen(
+                    "|".join([*kept, parts[2]]),
+                    at,
+                    listed,
+                    frozenset(d for d in dirty if d not in listed),
+                )
+            names = {}
+            for subdir in SUBDIRS:
+                if subdir in listed:
+                    names[subdir] = set(os.listdir(self.path / subdir))
+                else:
+                    assert self.listing is not None
+                    names[subdir] = self.listing.names[subdir]
+            after, was = self._stamps().split("|"), before.split("|")
+            if all(after[i] == was[i] for i, d in enumerate(SUBDIRS) if d in listed):
+                return names, True, seen
+        return names, False, seen
 
 
 def _info(row: Row) -> MessageInfo:

@@ -5,11 +5,15 @@ directory mtime telling nothing new, is still found by the next refresh."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+import pytest
+
 from maa.storage.interface import FLAGGED, SEEN
-from maa.storage.maildir import MaildirStore
+from maa.storage.maildir import MaildirStore, scan
 from maa.storage.maildir.folder import MaildirFolder
+from maa.storage.maildir.scan import dirty_subdirs, to_list, untrusted
 
 MESSAGE = b"From: a@example.test\r\nSubject: hello\r\n\r\nbody\r\n"
 
@@ -144,3 +148,100 @@ def test_cached_values_are_written_in_batches_and_read_back(
     folder.expunge()
     folder.refresh()
     assert folder._state.index.get_cached(uids[2], "fields:DATE") is None
+
+
+def age_directory(path: Path, seconds: float) -> int:
+    """Give ``path`` an mtime ``seconds`` ago (sub-second, as ext4 keeps); its new mtime."""
+    mtime_ns = time.time_ns() - int(seconds * 1e9)
+    mtime_ns -= mtime_ns % 1000 - 123  # never a whole second
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    return mtime_ns
+
+
+def outside_file(directory: Path, name: str) -> Path:
+    path = directory / name
+    path.write_bytes(MESSAGE.replace(b"\r\n", b"\n"))
+    return path
+
+
+def test_a_delivery_into_new_does_not_list_a_trusted_cur_again(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder, uids = folder_with(mstore, 3)
+    old = age_directory(root / "cur", 60)
+    folder._state.sync(force=True)  # cur/ now recorded as clean
+    # A name slipped into cur/ with its mtime put back: only a listing of cur/ finds it.
+    outside_file(root / "cur", "1700000000.M1P1.elsewhere:2,S")
+    os.utime(root / "cur", ns=(old, old))
+    outside_file(root / "new", "1700000001.M2P2.elsewhere")
+    assert folder.refresh() is True
+    assert len(folder.messages()) == len(uids) + 1  # new/ was listed, cur/ was not
+    # Once cur/ really changes, it is listed and the other name found.
+    os.utime(root / "cur")
+    folder.refresh()
+    assert len(folder.messages()) == len(uids) + 2
+
+
+def test_a_directory_changed_within_the_tick_is_listed_again(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder, uids = folder_with(mstore, 2)
+    recent = age_directory(root / "cur", 0.01)
+    folder._state.sync(force=True)  # listed, but too recently changed to be trusted
+    # A change in the same timestamp tick: the stamp does not move.
+    outside_file(root / "cur", "1700000000.M1P1.elsewhere:2,S")
+    os.utime(root / "cur", ns=(recent, recent))
+    assert folder.refresh() is True
+    assert len(folder.messages()) == len(uids) + 1
+
+
+def test_whole_second_timestamps_are_trusted_only_after_two_seconds() -> None:
+    now = 1_700_000_010.0
+    assert untrusted("1700000009000000000:4096:7", now)  # 1 s ago, whole seconds
+    assert not untrusted("1700000007000000000:4096:7", now)
+    assert untrusted("1700000009950000001:4096:7", now)  # 50 ms ago
+    assert not untrusted("1700000009800000001:4096:7", now)
+    assert not untrusted("-", now)
+
+
+def test_directories_to_list() -> None:
+    recorded = "1:1:1|2:2:2|3:3:3"
+    assert to_list(recorded, set(), recorded) == ()
+    assert to_list(recorded, {"cur"}, recorded) == ("cur",)
+    assert to_list(recorded, set(), "9:9:9|2:2:2|3:3:3") == ("new",)
+    assert to_list(recorded, set(), "1:1:1|2:2:2|4:4:4") == ("new", "cur")
+    assert to_list(None, set(), recorded) == ("new", "cur")
+    assert dirty_subdirs("0") == set()
+    assert dirty_subdirs("1") == {"new", "cur"}
+    assert dirty_subdirs("cur") == {"cur"}
+
+
+def test_listing_after_our_own_change_is_put_off_but_done(
+    root: Path, mstore: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan, "DEFER_SECS", 0.3)
+    folder, uids = folder_with(mstore, 3)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    folder.refresh()
+    ours = os.stat(root / "cur").st_mtime_ns
+    # Another writer's rename within the same timestamp tick as ours: the stamp stays.
+    moved = outside_rename(file_of(root, folder, uids[1]), "F")
+    os.utime(root / "cur", ns=(ours, ours))
+    assert folder.refresh() is False  # cur/ not listed again yet
+    time.sleep(0.35)
+    assert folder.refresh() is True
+    assert flags(folder, uids[1]) == {FLAGGED}
+    assert moved.exists()
+
+
+def test_a_change_after_ours_is_listed_at_once(
+    root: Path, mstore: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan, "DEFER_SECS", 60)
+    folder, uids = folder_with(mstore, 3)
+    folder.store_flags([uids[0]], [SEEN], "add")
+    outside_rename(file_of(root, folder, uids[1]), "F")
+    later = time.time_ns() + 5_000_000
+    os.utime(root / "cur", ns=(later, later))  # the stamp moved past our change's
+    assert folder.refresh() is True
+    assert flags(folder, uids[1]) == {FLAGGED}
