@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from maa import mail
-from maa.mail.headers import MAX_STREAM_HEADER_BYTES, field_value, raw_values
+from maa.mail.headers import (
+    MAX_STREAM_HEADER_BYTES,
+    field_value,
+    first_raw_value,
+    raw_values,
+)
 from maa.storage.interface import Folder
 
 # The fields SEARCH asks about most, and every field SORT and THREAD read (References too).
@@ -103,6 +108,23 @@ def field_values(header: bytes, name: str) -> list[bytes]:
             values.append(field_value(header[start:end]))
         match = pattern.search(lowered, end)
     return values
+
+
+def first_field_value(header: bytes, name: str) -> bytes | None:
+    """``mail.headers.first_raw_value(header, name)`` of a header block, as
+    ``field_values`` finds the fields."""
+    wanted = name.lower().encode("ascii", "replace")
+    if header[:1] in (b" ", b"\t") or not _PLAIN_NAME.match(wanted):
+        return first_raw_value(header, name)
+    pattern = _one_field_pattern(wanted)
+    lowered = header.lower()
+    match = pattern.search(lowered)
+    while match is not None:
+        start, end = match.span()
+        if not start or lowered[start - 1] == 0x0A:
+            return field_value(header[start:end])
+        match = pattern.search(lowered, end)
+    return None
 
 
 def search_block(header: bytes) -> bytes:

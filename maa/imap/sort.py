@@ -39,10 +39,31 @@ def _header_loader(view: SelectedView, uid: int) -> Callable[[], bytes]:
 def keys_of(view: SelectedView, uid: int, memo: dict[int, sortdata.SortData]) -> sortdata.SortData:
     """The message's keys; empty ones when another session expunged it meanwhile (it is
     still in this session's view, so it is still sorted, as Dovecot does)."""
+    found = memo.get(uid)
+    if found is not None:
+        return found
     try:
         return sortdata.sort_data(view.folder, uid, _header_loader(view, uid), memo)
     except MessageNotFound:
         return _NO_DATA
+
+
+def _keys_of_all(
+    view: SelectedView, found: list[tuple[int, int]], memo: dict[int, sortdata.SortData]
+) -> list[sortdata.SortData]:
+    """``keys_of`` each message found, the cached header fields read straight."""
+    get_cached, key = view.folder.get_cached, headercache.SEARCH_KEY
+    datas = []
+    for _, uid in found:
+        data = memo.get(uid)
+        if data is None:
+            block = get_cached(uid, key)
+            if block is None:
+                data = keys_of(view, uid, memo)
+            else:
+                data = memo[uid] = sortdata.SortData(block)
+        datas.append(data)
+    return datas
 
 
 def sort(
@@ -53,17 +74,20 @@ def sort(
 ) -> list[tuple[int, int]]:
     """``found`` ((sequence number, UID), ascending) in the order ``criteria`` give; ties in
     mailbox order (RFC 5256 section 3)."""
-    need_headers = any(c.key not in _INDEX_KEYS for c in criteria)
-    rows = []
-    for seq, uid in found:
-        data = keys_of(view, uid, memo) if need_headers else _NO_DATA
-        rows.append((seq, uid, view.infos[uid], data))
+    infos = [view.infos[uid] for _, uid in found]
+    datas = (
+        _keys_of_all(view, found, memo)
+        if any(c.key not in _INDEX_KEYS for c in criteria)
+        else [_NO_DATA] * len(found)
+    )
+    order = list(range(len(found)))
     # Stable sorts from the last criterion to the first: each REVERSE flips only its own
     # key (Python's reverse=True keeps equal items in order), and mailbox order breaks ties.
     for criterion in reversed(criteria):
         key = _KEYS[criterion.key]
-        rows.sort(key=lambda row: key(row[2], row[3]), reverse=criterion.reverse)
-    return [(seq, uid) for seq, uid, _, _ in rows]
+        values = [key(info, data) for info, data in zip(infos, datas, strict=True)]
+        order.sort(key=values.__getitem__, reverse=criterion.reverse)
+    return [found[index] for index in order]
 
 
 def thread(
@@ -76,17 +100,19 @@ def thread(
 ) -> bytes:
     """The THREAD response data (``(1 2)(3 (4)(5))``) for the messages found."""
     messages = []
-    for seq, msg_uid in found:
-        data = keys_of(view, msg_uid, memo)
-        messages.append(
-            mail.ThreadMessage(
-                id=msg_uid if uid else seq,
+    for (seq, msg_uid), data in zip(found, _keys_of_all(view, found, memo), strict=True):
+        number = msg_uid if uid else seq
+        message = data.thread_message
+        if message is None or message.id != number:
+            message = data.thread_message = mail.ThreadMessage(
+                id=number,
                 message_id=data.message_id,
                 references=data.references,
                 subject=data.subject,
                 date=data.sent_date(view.infos[msg_uid].internal_date),
+                subject_key=data.thread_subject,
             )
-        )
+        messages.append(message)
     if algorithm == "ORDEREDSUBJECT":
         roots = mail.thread_orderedsubject(messages)
     else:

@@ -14,93 +14,112 @@ import functools
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from maa import mail
 from maa.imap import headercache
 from maa.mail.addresses import parse_address_list
-from maa.mail.headers import field_value, iter_fields
 from maa.mail.rfc2047 import decode_header_value, raw_text
+from maa.mail.sortkeys import message_ids
+from maa.mail.threads import thread_subject
 from maa.storage.interface import Folder
 
-SORT_FIELDS = ("CC", "DATE", "FROM", "IN-REPLY-TO", "MESSAGE-ID", "REFERENCES", "SUBJECT", "TO")
-_WANTED = frozenset(name.lower().encode() for name in SORT_FIELDS)
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    once = functools.cached_property
+else:
+
+    class once(Generic[T]):
+        """``functools.cached_property`` without its lock (Python 3.11 takes one on every
+        first access, a tenth of a first SORT's time): a session's records are used by
+        one thread at a time."""
+
+        def __init__(self, compute: Callable[[Any], T]) -> None:
+            self._compute = compute
+            self._name = compute.__name__
+
+        def __set_name__(self, owner: type, name: str) -> None:
+            self._name = name
+
+        def __get__(self, instance: Any, owner: type | None = None) -> T:
+            value = instance.__dict__[self._name] = self._compute(instance)
+            return value
 
 
 class SortData:
-    """The SORT/THREAD keys of one message, from its header block (the first of each
-    SORT_FIELDS counts), each parsed on first use."""
+    """The SORT/THREAD keys of one message, from its header block (the first field of each
+    name counts), each parsed on first use."""
 
     def __init__(self, header: bytes) -> None:
         self._header = header
+        # The message as the last THREAD took it (a message's keys and dates never change;
+        # its id is kept with it, as a sequence number may).
+        self.thread_message: mail.ThreadMessage | None = None
 
-    @functools.cached_property
-    def _first(self) -> dict[bytes, bytes]:
-        first: dict[bytes, bytes] = {}
-        for name, field in iter_fields(self._header):
-            if name in _WANTED and name not in first:
-                first[name] = field
-        return first
+    def _value(self, name: str) -> bytes | None:
+        return headercache.first_field_value(self._header, name)
 
-    @functools.cached_property
-    def _block(self) -> bytes:
-        return b"".join(self._first.values())  # one field per name: every lookup is short
-
-    def _value(self, name: bytes) -> bytes | None:
-        field = self._first.get(name)
-        return None if field is None else field_value(field)
-
-    @functools.cached_property
+    @once
     def subject(self) -> str:
         """The decoded Subject (THREAD wants the reply marks base_subject removes)."""
-        value = self._value(b"subject")
+        value = self._value("subject")
         return decode_header_value(value) if value else ""
 
-    @functools.cached_property
+    @once
+    def thread_subject(self) -> tuple[bytes, bool]:
+        """``mail.thread_subject`` of the subject (what THREAD groups by)."""
+        return thread_subject(self.subject)
+
+    @once
     def base_subject(self) -> bytes:
         """The collation key of the base subject (SORT SUBJECT)."""
         return casemap(mail.base_subject(self.subject))
 
-    @functools.cached_property
+    @once
     def _from(self) -> tuple[str, str]:
-        return _address_keys(self._value(b"from"))
+        return _address_keys(self._value("from"))
 
-    @functools.cached_property
+    @once
     def _to(self) -> tuple[str, str]:
-        return _address_keys(self._value(b"to"))
+        return _address_keys(self._value("to"))
 
-    @functools.cached_property
+    @once
     def from_(self) -> bytes:
         return casemap(self._from[0])
 
-    @functools.cached_property
+    @once
     def display_from(self) -> bytes:
         return casemap(self._from[1])
 
-    @functools.cached_property
+    @once
     def to(self) -> bytes:
         return casemap(self._to[0])
 
-    @functools.cached_property
+    @once
     def display_to(self) -> bytes:
         return casemap(self._to[1])
 
-    @functools.cached_property
+    @once
     def cc(self) -> bytes:
-        return casemap(_address_keys(self._value(b"cc"))[0])
+        return casemap(_address_keys(self._value("cc"))[0])
 
-    @functools.cached_property
+    @once
     def sent(self) -> float | None:
         """The Date field as POSIX seconds; None when missing or unparseable."""
-        value = self._value(b"date")
+        value = self._value("date")
         return None if value is None else mail.date_value(value)
 
-    @functools.cached_property
+    @once
     def message_id(self) -> str | None:
-        return mail.message_id(self._block)
+        ids = message_ids(self._value("message-id"))
+        return ids[0] if ids else None
 
-    @functools.cached_property
+    @once
     def references(self) -> tuple[str, ...]:
-        return tuple(mail.references(self._block))
+        """``mail.references``: the References ids, else In-Reply-To's first."""
+        ids = message_ids(self._value("references"))
+        return tuple(ids if ids else message_ids(self._value("in-reply-to"))[:1])
 
     def sent_date(self, internal_date: float) -> datetime:
         """RFC 5256 2.2: the sent date, or the internal date when there is none."""

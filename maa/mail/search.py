@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import binascii
-import calendar
 import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
 from maa.mail.addresses import parse_address_list
@@ -61,6 +60,9 @@ _MONTHS = {
 }
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def date_value(value: bytes) -> float | None:
     """A Date field's (unfolded) value as POSIX seconds, as ``header_date`` reads it, or
     None. SORT DATE asks this of every message: the common form is read without
@@ -72,11 +74,13 @@ def date_value(value: bytes) -> float | None:
         offset = int(zh) * 3600 + int(zm) * 60
         # Two-digit years (email.utils moves them to 19xx/20xx), zones of a day or more and
         # impossible dates are left to the general parser.
-        if number is not None and int(year) >= 100 and offset < 86400:
-            with contextlib.suppress(ValueError):
-                when = datetime(int(year), number, int(day), int(hour), int(minute), int(second))
-                seconds = calendar.timegm(when.timetuple())
-                return float(seconds - offset if sign == b"+" else seconds + offset)
+        h, m, s = int(hour), int(minute), int(second)
+        if number is not None and int(year) >= 100 and offset < 86400 and h < 24 and m < 60:
+            with contextlib.suppress(ValueError):  # no such day (what datetime refuses)
+                days = date(int(year), number, int(day)).toordinal() - _EPOCH_ORDINAL
+                if s < 60:
+                    seconds = days * 86400 + h * 3600 + m * 60 + s
+                    return float(seconds - offset if sign == b"+" else seconds + offset)
     parsed = _parse_date(value)
     return None if parsed is None else parsed.timestamp()
 

@@ -37,6 +37,13 @@ def subject_info(subject: str) -> tuple[str, bool]:
     if "=?" in subject:
         subject = decode_header_value(subject.encode("utf-8", "surrogateescape"))
     text = _WHITESPACE.sub(" ", subject)  # step 1
+    if ":" not in text and "[" not in text and not text.startswith(" ") and text[-1:] not in " )":
+        return text, False  # no leader, blob, trailer or wrapper to remove (most subjects)
+    return _subject_info_steps(text)
+
+
+def _subject_info_steps(text: str) -> tuple[str, bool]:
+    """Steps 2 to 6 of ``subject_info``."""
     reply = False
     while True:
         while True:  # step 2
@@ -72,7 +79,11 @@ def collation_key(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape").upper()
 
 
-def _message_ids(value: bytes) -> list[str]:
+def message_ids(value: bytes | None) -> list[str]:
+    """The msg-ids in a field's (unfolded) value, with their angle brackets, blanks inside
+    them removed."""
+    if value is None:
+        return []
     return [
         "<" + raw_text(_WHITESPACE_BYTES.sub(b"", match.group(1))) + ">"
         for match in _MSG_ID.finditer(value)
@@ -85,23 +96,17 @@ _WHITESPACE_BYTES = re.compile(rb"[ \t\r\n]+")
 def message_id(raw_headers: bytes) -> str | None:
     """The first Message-ID's msg-id, with its angle brackets (``<id@host>``), or None
     when there is no valid one."""
-    value = first_raw_value(raw_headers, "message-id")
-    if value is None:
-        return None
-    ids = _message_ids(value)
+    ids = message_ids(first_raw_value(raw_headers, "message-id"))
     return ids[0] if ids else None
 
 
 def references(raw_headers: bytes) -> list[str]:
     """The msg-ids of References in order; without a valid one, the first msg-id of
     In-Reply-To (RFC 5256 REFERENCES threading, step 1). Same form as :func:`message_id`."""
-    value = first_raw_value(raw_headers, "references")
-    ids = _message_ids(value) if value is not None else []
+    ids = message_ids(first_raw_value(raw_headers, "references"))
     if ids:
         return ids
-    value = first_raw_value(raw_headers, "in-reply-to")
-    ids = _message_ids(value) if value is not None else []
-    return ids[:1]
+    return message_ids(first_raw_value(raw_headers, "in-reply-to"))[:1]
 
 
 def _first_address(raw_headers: bytes, field: str) -> Address | None:

@@ -25,6 +25,20 @@ class ThreadMessage:
     references: tuple[str, ...]
     subject: str
     date: datetime
+    # ``thread_subject(subject)`` when the caller kept it from an earlier THREAD
+    subject_key: tuple[bytes, bool] | None = None
+
+    def base(self) -> tuple[bytes, bool]:
+        if self.subject_key is not None:
+            return self.subject_key
+        return thread_subject(self.subject)
+
+
+def thread_subject(subject: str) -> tuple[bytes, bool]:
+    """(collation key of the base subject, whether it is a reply or forward): what THREAD
+    groups messages by."""
+    base, reply = subject_info(subject)
+    return collation_key(base), reply
 
 
 @dataclass(eq=False, slots=True)
@@ -69,7 +83,8 @@ def _descendants_first(roots: Iterable[ThreadNode]) -> list[ThreadNode]:
 def _sort(roots: list[ThreadNode]) -> None:
     """Step 7: every sibling set by sent date (then id); a dummy by its first child's."""
     for node in _descendants_first(roots):
-        node.children.sort(key=_date_key)
+        if len(node.children) > 1:
+            node.children.sort(key=_date_key)
     roots.sort(key=_date_key)
 
 
@@ -81,7 +96,7 @@ def thread_orderedsubject(messages: Iterable[ThreadMessage]) -> list[ThreadNode]
     earliest is the parent of all the others; threads ordered by their first message."""
     groups: dict[bytes, list[ThreadMessage]] = {}
     for message in messages:
-        groups.setdefault(collation_key(subject_info(message.subject)[0]), []).append(message)
+        groups.setdefault(message.base()[0], []).append(message)
     roots: list[ThreadNode] = []
     for members in groups.values():
         members.sort(key=lambda m: (m.date, m.id))
@@ -152,6 +167,8 @@ def _prune(roots: list[ThreadNode]) -> list[ThreadNode]:
     """Step 4: drop empty dummies; a dummy's children replace it, except that at the root
     only a single child is promoted."""
     for node in _descendants_first(roots):
+        if not node.children:
+            continue
         kept: list[ThreadNode] = []
         for child in node.children:
             if child.message is None:
@@ -175,11 +192,15 @@ def _prune(roots: list[ThreadNode]) -> list[ThreadNode]:
 def _merge_by_subject(roots: list[ThreadNode]) -> list[ThreadNode]:
     """Step 6: join root threads that share a base subject."""
 
+    keys: dict[int, tuple[bytes, bool]] = {}  # by id(message): each worked out once
+
     def subject(node: ThreadNode) -> tuple[bytes, bool]:
         message = _first(node)
         assert message is not None
-        base, reply = subject_info(message.subject)
-        return collation_key(base), reply
+        key = keys.get(id(message))
+        if key is None:
+            key = keys[id(message)] = message.base()
+        return key
 
     table: dict[bytes, ThreadNode] = {}
     for node in roots:

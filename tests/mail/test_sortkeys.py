@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from maa.mail import base_subject, display_name, message_id, references, sort_address
+from maa.mail.sortkeys import _WHITESPACE, _subject_info_steps, subject_info
 
 from .corpus import GROUPS, MIXED, SIMPLE, crlf
 
@@ -72,3 +75,8 @@ def test_display_name_prefers_the_decoded_name_then_the_address() -> None:
     assert display_name(raw, "to") == "t@example.test"
     assert display_name(raw, "cc") == ""
     assert display_name(MIXED, "cc") == "team"
+
+
+@given(st.text("ab :[]()\t\nReFwd", max_size=16))
+def test_subject_info_shortcut_is_the_rfc5256_steps(subject: str) -> None:
+    assert subject_info(subject) == _subject_info_steps(_WHITESPACE.sub(" ", subject))
