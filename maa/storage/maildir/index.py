@@ -197,14 +197,6 @@ class FolderIndex:
             cursor = self._db.execute("SELECT uid, base, subdir, info FROM msg")
             return {uid: (base, subdir, info) for uid, base, subdir, info in cursor.fetchall()}
 
-    def recent_rows(self, first_recent_uid: int) -> list[Row]:
-        with self.lock:
-            cursor = self._db.execute(
-                "SELECT * FROM msg WHERE uid >= ? OR subdir = 'new' ORDER BY uid",
-                (first_recent_uid,),
-            )
-            return [_row(values) for values in cursor.fetchall()]
-
     def row(self, uid: int) -> Row | None:
         with self.lock:
             values = self._db.execute("SELECT * FROM msg WHERE uid = ?", (uid,)).fetchone()

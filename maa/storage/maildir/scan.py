@@ -118,6 +118,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: See
         uidlist.rewrite(state.uidlist_path, current, state.owner)
     state._uidlist_written()
 
+    flags_of = _FlagReader(state)
     inserts: list[Row] = []
     updates: list[Row] = []
     unindexed: list[tuple[str, str]] = []
@@ -128,7 +129,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: See
         subdir, info = entry
         indexed = known.pop(uid, None)
         if indexed is None or indexed[0] != base:
-            new_row = _row_for_file(state, uid, base, subdir, info)
+            new_row = _row_for_file(state, uid, base, subdir, info, flags_of)
             if new_row is None:
                 unindexed.append((subdir, filename.Name(base, info).filename))
             else:
@@ -136,7 +137,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: See
         elif indexed[1:] != entry:
             row = state.index.row(uid)
             if row is not None:
-                flags = state.flags_from_info(info, row.flags)
+                flags = flags_of(info, row.flags)
                 updates.append(row._replace(subdir=subdir, info=info, flags=flags))
     gone = sorted(uid for uid in known if stable or uid not in current.records)
     changed = _write(state, inserts, updates, gone, current, stable, seen) is not None
@@ -169,6 +170,7 @@ def rescan(state: FolderState, known: Listing, names: dict[str, set[str]], seen:
         # Gone from the uidlist already (another process expunged it and may not have
         # reached the index yet, or crashed before it did): find its row by name.
         missing |= {row.uid for row in rows.values() if row.base in absent}
+    flags_of = _FlagReader(state)
     inserts: list[Row] = []
     updates: list[Row] = []
     for base in sorted(affected - absent):
@@ -176,13 +178,13 @@ def rescan(state: FolderState, known: Listing, names: dict[str, set[str]], seen:
         uid = current.by_base[base]
         row = rows.get(uid)
         if row is None or row.base != base:
-            new_row = _row_for_file(state, uid, base, subdir, info)
+            new_row = _row_for_file(state, uid, base, subdir, info, flags_of)
             if new_row is None:
                 known.discard(subdir, filename.Name(base, info).filename)
             else:
                 inserts.append(new_row)
         elif (row.subdir, row.info) != (subdir, info):
-            flags = state.flags_from_info(info, row.flags)
+            flags = flags_of(info, row.flags)
             updates.append(row._replace(subdir=subdir, info=info, flags=flags))
     gone = sorted(uid for uid in missing if uid in rows)
     written = _write(state, inserts, updates, gone, current, True, seen)
@@ -229,8 +231,32 @@ def _write(
     return written
 
 
+class _FlagReader:
+    """``FolderState.flags_from_info`` for one scan: dovecot-keywords read once, not
+    stat()ed for every message, and each info string's flags worked out once (a folder's
+    names share a handful of them)."""
+
+    def __init__(self, state: FolderState) -> None:
+        self._known = state.keywords()
+        self._beyond = frozenset(self._known[len(filename.KEYWORD_LETTERS) :])
+        self._memo: dict[str | None, frozenset[str]] = {}
+
+    def __call__(self, info: str | None, old: frozenset[str] = frozenset()) -> frozenset[str]:
+        flags = self._memo.get(info)
+        if flags is None:
+            flags = self._memo[info] = filename.flags_of(info, self._known)
+        if old and self._beyond:
+            flags = flags | (old & self._beyond)
+        return flags
+
+
 def _row_for_file(
-    state: FolderState, uid: int, base: str, subdir: str, info: str | None
+    state: FolderState,
+    uid: int,
+    base: str,
+    subdir: str,
+    info: str | None,
+    flags_of: _FlagReader,
 ) -> Row | None:
     """Index a message this process did not write: one stat (the internal date is the
     mtime, Dovecot's rule) and, only for a name without ``,W=``, one read."""
@@ -243,18 +269,34 @@ def _row_for_file(
             st = os.stat(path)
     except FileNotFoundError:
         return None
-    flags = state.flags_from_info(info)
     return Row(
-        uid, base, subdir, info, flags, size or st.st_size, vsize, float(int(st.st_mtime)), 0
+        uid,
+        base,
+        subdir,
+        info,
+        flags_of(info),
+        size or st.st_size,
+        vsize,
+        float(int(st.st_mtime)),
+        0,
     )
+
+
+# A file up to this size is read in one call when its CRLF size is counted.
+WHOLE_READ = 1 << 20
 
 
 def _stat_and_crlf_size(path: str) -> tuple[os.stat_result, int]:
     """One open for both: a first SELECT of a folder copied from elsewhere (names without
-    ``,W=``) does this for every message."""
+    ``,W=``) does this for every message, most of them read in one call."""
     fd = os.open(path, os.O_RDONLY)
     try:
         st = os.fstat(fd)
+        if st.st_size <= WHOLE_READ:
+            data = os.read(fd, st.st_size)
+            if len(data) == st.st_size:
+                return st, crlf_size(iter((data,)))
+            os.lseek(fd, 0, os.SEEK_SET)
         return st, crlf_size(iter(lambda: os.read(fd, CHUNK_SIZE), b""))
     finally:
         os.close(fd)
