@@ -3,6 +3,7 @@ the cached per-message keys of ``sortdata``."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 from maa import mail
@@ -99,6 +100,31 @@ def thread(
     memo: dict[int, sortdata.SortData],
 ) -> bytes:
     """The THREAD response data (``(1 2)(3 (4)(5))``) for the messages found."""
+    last = _LAST_THREAD.get(view)
+    if last is not None and last[0] == (algorithm, uid) and last[1] == found:
+        return last[2]
+    data = _thread(view, found, algorithm, uid=uid, memo=memo)
+    _LAST_THREAD[view] = ((algorithm, uid), list(found), data)
+    return data
+
+
+# Each session view's last THREAD answer. The same messages, numbered the same, thread the
+# same (their header fields and dates never change), and a client sends THREAD again after
+# changes that do not touch them, such as flag changes; threading builds a node and a list
+# per message, which also sets off a full garbage collection every other time.
+_LAST_THREAD: weakref.WeakKeyDictionary[
+    SelectedView, tuple[tuple[str, bool], list[tuple[int, int]], bytes]
+] = weakref.WeakKeyDictionary()
+
+
+def _thread(
+    view: SelectedView,
+    found: list[tuple[int, int]],
+    algorithm: str,
+    *,
+    uid: bool,
+    memo: dict[int, sortdata.SortData],
+) -> bytes:
     messages = []
     for (seq, msg_uid), data in zip(found, _keys_of_all(view, found, memo), strict=True):
         number = msg_uid if uid else seq

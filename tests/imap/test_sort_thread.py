@@ -64,3 +64,35 @@ def test_sort_and_thread_edge_cases(imap_port: int) -> None:
             assert cap in caps
 
     yield threads.deferToThread(run)
+
+
+@pytest_twisted.inlineCallbacks
+def test_thread_again_after_changes(imap_port: int) -> None:
+    """A THREAD repeated after a flag change answers as before; after an APPEND or an
+    EXPUNGE (which renumbers), with the folder as it now is."""
+
+    def run() -> None:
+        raw = corpus_client(imap_port)
+        count = len(sortcorpus.CORPUS)
+        for command in ("THREAD REFERENCES UTF-8 ALL", "UID THREAD ORDEREDSUBJECT UTF-8 ALL"):
+            before = answer(raw, command)
+            raw.command(b"f", b"STORE 1:* +FLAGS.SILENT (\\Seen)")
+            assert answer(raw, command) == before
+        reply = b"Subject: Re: added\r\nIn-Reply-To: <nowhere@example.test>\r\n\r\nx\r\n"
+        raw.command(b"a", b"APPEND INBOX {%d+}\r\n%s" % (len(reply), reply))
+        raw.command(b"n", b"NOOP")
+        fresh = RawClient(raw.sock.getpeername()[1])
+        fresh.command(b"l", f"LOGIN {ALICE} {PASSWORD}".encode())
+        fresh.command(b"s", b"SELECT INBOX")
+        for command in ("THREAD REFERENCES UTF-8 ALL", "UID THREAD REFERENCES UTF-8 ALL"):
+            assert answer(raw, command) == answer(fresh, command)
+            assert str(count + 1) in answer(raw, command)
+        raw.command(b"d", b"STORE 1 +FLAGS.SILENT (\\Deleted)")
+        raw.command(b"e", b"EXPUNGE")
+        fresh.command(b"n", b"NOOP")
+        for command in ("THREAD REFERENCES UTF-8 ALL", "THREAD ORDEREDSUBJECT UTF-8 ALL"):
+            got = answer(raw, command)
+            assert got == answer(fresh, command)
+            assert str(count + 1) not in got.replace("(", " ").replace(")", " ").split()
+
+    yield threads.deferToThread(run)
