@@ -144,10 +144,19 @@ def _check_mailbox(address: str) -> None:
         raise _syntax("Syntax error in domain")
 
 
+# A path without quoting, space or control character up to its ">", as nearly every path
+# is: taken by one match instead of a walk over its characters.
+_PLAIN_PATH = re.compile(r'<([^"<> \x00-\x1f\x7f]*)>')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse_path(text: str, *, allow_null: bool) -> tuple[str, str]:
     """``<path> rest`` → (address, rest). A source route (``<@a,@b:user@c>``) is dropped, as
     RFC 5321 4.1.2 asks; ``<>`` is the null path when ``allow_null``."""
     text = text.lstrip(" ")
+    plain = _PLAIN_PATH.match(text)
+    if plain is not None:
+        return _checked_path(plain[1], text[plain.end() :], allow_null)
     if not text.startswith("<"):
         raise _syntax("Syntax error: address must be in angle brackets")
     i, quoted = 1, False
@@ -165,7 +174,10 @@ def parse_path(text: str, *, allow_null: bool) -> tuple[str, str]:
         i += 1
     else:
         raise _syntax("Syntax error: missing closing angle bracket")
-    address, rest = text[1:i], text[i + 1 :]
+    return _checked_path(text[1:i], text[i + 1 :], allow_null)
+
+
+def _checked_path(address: str, rest: str, allow_null: bool) -> tuple[str, str]:
     if rest and not rest.startswith(" "):
         raise _syntax("Syntax error after address")
     if len(address) > MAX_PATH:
@@ -178,7 +190,7 @@ def parse_path(text: str, *, allow_null: bool) -> tuple[str, str]:
         if not allow_null:
             raise _syntax("Syntax error: empty address")
         return "", rest
-    if any(ord(c) < 32 or c == "\x7f" for c in address):
+    if _CONTROL.search(address):
         raise _syntax("Syntax error: control character in address")
     _check_mailbox(address)
     return address, rest

@@ -27,6 +27,10 @@ class Reply:
     def to_bytes(self, enhanced: bool = True) -> bytes:
         """The wire form; multi-line replies use ``250-`` continuation lines (RFC 5321 4.2).
         CR and LF inside the text are replaced so a reply can never split into two."""
+        text = self.text
+        if isinstance(text, str) and "\r" not in text and "\n" not in text:
+            prefix = f"{self.status} " if enhanced and self.status else ""
+            return f"{self.code} {prefix}{text}\r\n".encode("utf-8", "replace")
         lines = self.lines or ("",)
         out: list[str] = []
         for i, line in enumerate(lines):

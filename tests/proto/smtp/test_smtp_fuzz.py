@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from smtp_transcript import Session
 
-from maa.proto.smtp import Dialect
-from maa.proto.smtp.commands import CommandError, parse_command
+from maa.proto.smtp import Dialect, commands
+from maa.proto.smtp.commands import CommandError, parse_command, parse_path
 from maa.proto.smtp.data import DotDecoder
 
 VERBS = [b"LHLO", b"EHLO", b"HELO", b"MAIL FROM:", b"RCPT TO:", b"DATA", b"BDAT", b"RSET"]
@@ -154,3 +154,59 @@ def test_mail_and_rcpt_round_trip(addr: str, params: dict[str, str | None], rcpt
     assert isinstance(command, Rcpt if rcpt else Mail)
     assert command.address == addr
     assert dict(command.params) == params
+
+
+def reference_path(text: str, allow_null: bool) -> tuple[str, str]:
+    """``parse_path`` as a walk over every character, quoting included."""
+    text = text.lstrip(" ")
+    if not text.startswith("<"):
+        raise ValueError
+    i, quoted = 1, False
+    while i < len(text):
+        c = text[i]
+        if quoted and c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif c == ">" and not quoted:
+            break
+        elif c in "< " and not quoted:
+            raise ValueError
+        i += 1
+    else:
+        raise ValueError
+    address, rest = text[1:i], text[i + 1 :]
+    if rest and not rest.startswith(" "):
+        raise ValueError
+    if address.startswith("@"):
+        _route, colon, address = address.partition(":")
+        if not colon:
+            raise ValueError
+    if not address and not allow_null:
+        raise ValueError
+    if any(ord(c) < 32 or c == "\x7f" for c in address):
+        raise ValueError
+    return address, rest
+
+
+path_text = st.lists(
+    st.sampled_from(["<", ">", '"', "\\", " ", "@", ":", ",", "a", "b.c", "\x00", "\x7f", "\xe9"]),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path_text, st.booleans())
+def test_parse_path_matches_the_character_walk(text: str, allow_null: bool) -> None:
+    try:
+        expected: tuple[str, str] | None = reference_path(text, allow_null)
+        if expected is not None and expected[0]:
+            commands._check_mailbox(expected[0])
+    except (ValueError, CommandError):
+        expected = None
+    try:
+        got: tuple[str, str] | None = parse_path(text, allow_null=allow_null)
+    except CommandError:
+        got = None
+    assert got == expected
