@@ -129,7 +129,12 @@ def fetch(session: Session, cmd: c.Fetch) -> Reply:
             session.out.extend(
                 condstore.vanished_earlier(condstore.vanished_in(view, since, cmd.sequence))
             )
-        targets = [(n, u) for n, u in targets if u in view.infos and view.infos[u].modseq > since]
+        # A client coming back to an unchanged folder asks this first: nothing can match.
+        infos = view.infos
+        if since >= view.highestmodseq:
+            targets = []
+        else:
+            targets = [(n, u) for n, u in targets if u in infos and infos[u].modseq > since]
     lines, missing = fetch_executor.fetch_lines(view, targets, items, by_uid=cmd.uid)
     session.out.extend(lines)
     if missing:

@@ -89,6 +89,11 @@ def test_condstore_fetch_store_search_status(imap_port: int) -> None:
         changed = sorted(int(line.split()[1]) for line in lines[:-1])
         assert changed == [1, 2, 3, 4], lines
         assert all(b"MODSEQ" in line for line in lines[:-1])
+        # At the folder's HIGHESTMODSEQ nothing has changed since; just below it, the last.
+        lines = raw.command(b"g2", b"FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % new_top)
+        assert len(lines) == 1 and lines[-1].startswith(b"g2 OK"), lines
+        lines = raw.command(b"g3", b"FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % (new_top - 1))
+        assert [int(line.split()[1]) for line in lines[:-1]] == [4], lines
         # 3.1.5: SEARCH MODSEQ with the (MODSEQ n) suffix
         lines = raw.command(b"h", b"SEARCH MODSEQ %d" % (top + 1))
         assert lines[0] == b"* SEARCH 1 2 3 4 (MODSEQ %d)" % new_top, lines
