@@ -241,18 +241,39 @@ def fetch_lines(
     return lines, missing
 
 
+def _read_header(view: SelectedView, uid: int) -> bytes:
+    with view.folder.open(uid) as stream:
+        return headercache.read_header(stream)
+
+
+def _fields_column(
+    view: SelectedView, uids: list[int], names: tuple[str, ...], header_of: Callable[[int], bytes]
+) -> list[bytes | None]:
+    get = headercache.fields_getter(view.folder, names, header_of)
+    blocks: list[bytes | None] = []
+    for uid in uids:
+        try:
+            blocks.append(get(uid))
+        except MessageNotFound:  # expunged by another session meanwhile
+            blocks.append(None)
+    return blocks
+
+
 def _cached_lines(
     view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...]
 ) -> list[bytes | None] | None:
     """For a FETCH of index items and whole ``HEADER.FIELDS`` sections (Thunderbird's header
     FETCH over a folder), each message's line filled into one format from the index and the
-    header cache, a column of values per item; None for a message whose fields are not cached
-    yet (the general path reads them). None for other items, or when some message is gone."""
+    header cache (filled from the message file where it misses), a column of values per item;
+    None for a message whose file is gone (the general path answers for it). None for other
+    items, or when some message is gone from the view."""
     if any(uid not in view.infos or uid in view.expunged for _, uid in pairs):
         return None
     uids = [uid for _, uid in pairs]
     infos = [view.infos[uid] for uid in uids]
     recent = view.recent
+    # Where the cache misses, each header block is read once for all the sections.
+    header_of = functools.lru_cache(maxsize=1)(functools.partial(_read_header, view))
     formats: list[bytes] = []
     columns: list[list[Any]] = [[seq for seq, _ in pairs]]
     for item in items:
@@ -271,8 +292,7 @@ def _cached_lines(
             and item.partial is None
         ):
             formats.append(_section_name(item) + b" {%d}\r\n%s")
-            get = headercache.cached_fields(view.folder, item.fields)
-            blocks = [get(uid) for uid in uids]
+            blocks = _fields_column(view, uids, item.fields, header_of)
             columns.append([0 if b is None else len(b) for b in blocks])
             columns.append(blocks)
         else:

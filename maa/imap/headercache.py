@@ -52,13 +52,14 @@ def _fields_pattern(names: tuple[str, ...]) -> re.Pattern[bytes] | None:
     """One expression that picks the ``names`` fields straight out of a header block, rather
     than going through every field of it: a field starts a line, its name is followed by
     blanks and a colon (``mail.header_fields``'s rule: blanks around the name do not count,
-    and the first line is a field even when it starts with one; an unfolded line of just
-    the name counts too), and continuation lines start with a blank."""
+    and an unfolded line of just the name counts too), and continuation lines start with a
+    blank. (A header whose first line starts with a blank, which makes that line a field,
+    is left to ``mail.header_fields``.)"""
     encoded = [name.encode("ascii", "replace") for name in names]
     if not encoded or not all(_PLAIN_NAME.match(name) for name in encoded):
         return None
     return re.compile(
-        rb"(?:\A[ \t]+|^)(?:%s)[ \t]*"
+        rb"^(?:%s)[ \t]*"
         rb"(?::[^\n]*(?:\n|\Z)(?:[ \t][^\n]*(?:\n|\Z))*"  # name: value
         rb"|\r?(?:\n|\Z)(?![ \t]))"  # a line of just the name, not folded
         % b"|".join(re.escape(name) for name in encoded),
@@ -70,9 +71,9 @@ def fields_block(header: bytes, names: tuple[str, ...]) -> bytes:
     """``mail.header_fields(header, names)`` of a header block, faster (a Thunderbird
     header FETCH asks this of every message)."""
     pattern = _fields_pattern(names)
-    if pattern is None:
+    if pattern is None or header[:1] in (b" ", b"\t"):
         return mail.header_fields(header, names)
-    fields = [m for m in pattern.findall(header) if m]
+    fields = pattern.findall(header)
     fields.append(b"\r\n")
     return b"".join(fields)
 
@@ -148,9 +149,13 @@ def read_header(stream: BinaryIO) -> bytes:
         for blank in (b"\n", b"\r\n"):  # no header at all
             if data.startswith(blank):
                 return blank
-        ends = [at + len(m) for m in (b"\n\r\n", b"\n\n") if (at := data.find(m, searched)) >= 0]
-        if ends:
-            return data[: min(ends)]
+        # A CRLF blank line first (what a Maildir file reads as), then an LF one before it.
+        crlf = data.find(b"\n\r\n", searched)
+        lf = data.find(b"\n\n", searched, len(data) if crlf < 0 else crlf + 2)
+        if lf >= 0:
+            return data[: lf + 2]
+        if crlf >= 0:
+            return data[: crlf + 3]
         if not piece:
             return data  # all header, no blank line
         if len(data) >= MAX_STREAM_HEADER_BYTES:
@@ -172,29 +177,46 @@ def header_fields(
     key = cache_key(wanted)
     value = folder.get_cached(uid, key)
     if value is None:
-        raw = header()
-        value = fields_block(raw, wanted)
-        folder.set_cached(uid, key, value)
-        if folder.get_cached(uid, SEARCH_KEY) is None:
-            folder.set_cached(uid, SEARCH_KEY, search_block(raw))
+        value = _cache_fields(folder, uid, wanted, key, header())
     return value
 
 
-def cached_fields(folder: Folder, names: tuple[str, ...]) -> Callable[[int], bytes | None]:
-    """What ``header_fields`` gives for each message whose fields are cached, None for the
-    others, worked out once for a FETCH over many messages."""
+def _cache_fields(folder: Folder, uid: int, names: tuple[str, ...], key: str, raw: bytes) -> bytes:
+    """The ``names`` fields of the header block ``raw``, cached under ``key``, and the
+    search fields with them when not cached yet (so SEARCH and SORT read no file after)."""
+    value = fields_block(raw, names)
+    folder.set_cached(uid, key, value)
+    if folder.get_cached(uid, SEARCH_KEY) is None:
+        folder.set_cached(uid, SEARCH_KEY, search_block(raw))
+    return value
+
+
+def fields_getter(
+    folder: Folder, names: tuple[str, ...], header_of: Callable[[int], bytes]
+) -> Callable[[int], bytes]:
+    """``header_fields`` of a message by UID, worked out once for a FETCH over many
+    messages; ``header_of(uid)`` loads the message's header block when the cache misses."""
     get_cached = folder.get_cached
-    if not _among_search_fields(names):
-        key = cache_key(names)
-        return lambda uid: get_cached(uid, key)
-    if len(names) == len(SEARCH_FIELDS):
-        return lambda uid: get_cached(uid, SEARCH_KEY)
+    if _among_search_fields(names):
+        whole = len(names) == len(SEARCH_FIELDS)
 
-    def pick(uid: int) -> bytes | None:
-        block = get_cached(uid, SEARCH_KEY)
-        return None if block is None else fields_block(block, names)
+        def pick(uid: int) -> bytes:
+            block = get_cached(uid, SEARCH_KEY)
+            if block is None:
+                block = search_block(header_of(uid))
+                folder.set_cached(uid, SEARCH_KEY, block)
+            return block if whole else fields_block(block, names)
 
-    return pick
+        return pick
+    key = cache_key(names)
+
+    def get(uid: int) -> bytes:
+        value = get_cached(uid, key)
+        if value is None:
+            value = _cache_fields(folder, uid, names, key, header_of(uid))
+        return value
+
+    return get
 
 
 @functools.lru_cache(maxsize=128)

@@ -3,6 +3,7 @@ header cache (after), on Maildir and on the memory store, beside the index items
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -32,6 +33,17 @@ def maildir_port(ctx: ServerContext) -> Iterator[int]:
     yield listen(build_factory(ctx, implicit_tls=False))
 
 
+def _without_header_items(data: bytes) -> bytes:
+    """FETCH responses with each `` BODY[HEADER] {n}`` item and its literal left out."""
+    out, at = [], 0
+    for match in re.finditer(rb" BODY\[HEADER\] \{(\d+)\}\r\n", data):
+        if match.start() < at:
+            continue  # inside a literal already skipped
+        out.append(data[at : match.start()])
+        at = match.end() + int(match[1])
+    return b"".join(out) + data[at:]
+
+
 def _fetch_twice(port: int) -> None:
     raw = RawClient(port)
     raw.command(b"l", b"LOGIN alice@example.test secret")
@@ -44,6 +56,9 @@ def _fetch_twice(port: int) -> None:
         again = raw.command(b"f2", command)
         assert first[-1].startswith(b"f1 OK") and again[-1].startswith(b"f2 OK")
         assert first[:-1] == again[:-1]
+        # BODY.PEEK[HEADER] added takes every message through the general code
+        general = raw.command(b"f3", command[:-1] + b" BODY.PEEK[HEADER])")
+        assert b"\r\n".join(first[:-1]) == _without_header_items(b"\r\n".join(general[:-1]))
     lines = raw.command(b"f3", FETCHES[0])
     name = b"BODY[HEADER.FIELDS (FROM SUBJECT X-PRIORITY)]"
     assert lines[0] == b"* 1 FETCH (UID 1 RFC822.SIZE %d FLAGS (\\Recent) %s {87}" % (
