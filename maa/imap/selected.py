@@ -173,10 +173,14 @@ class SelectedView:
     # -- own changes --------------------------------------------------------------------------
 
     def update(self, infos: list[MessageInfo]) -> None:
+        known = self.infos
+        flag_sets: set[frozenset[str]] = set()  # a STORE over 10,000 messages makes a few
         for info in infos:
-            if info.uid in self.infos:
-                self.infos[info.uid] = info
-                self.keywords.update(f for f in info.flags if not f.startswith("\\"))
+            if info.uid in known:
+                known[info.uid] = info
+                flag_sets.add(info.flags)
+        for flags in flag_sets:
+            self.keywords.update(f for f in flags if not f.startswith("\\"))
 
     def remove(self, uids: list[int]) -> list[bytes]:
         """EXPUNGE lines for removed messages (highest sequence number first, as each one
@@ -248,11 +252,16 @@ class SelectedView:
         old = self.infos[info.uid]
         self.infos[info.uid] = info
         if info.flags != old.flags or (self.condstore and info.modseq != old.modseq):
-            self.keywords.update(f for f in info.flags if not f.startswith("\\"))
-            if hold:
-                self.untold.add(info.uid)
-            else:
-                lines.append(self.flags_fetch(seq, info.uid, with_uid=with_uid))
+            self._tell(info, seq, with_uid, lines, hold)
+
+    def _tell(
+        self, info: MessageInfo, seq: int, with_uid: bool, lines: list[bytes], hold: bool
+    ) -> None:
+        self.keywords.update(f for f in info.flags if not f.startswith("\\"))
+        if hold:
+            self.untold.add(info.uid)
+        else:
+            lines.append(self.flags_fetch(seq, info.uid, with_uid=with_uid))
 
     def _diff(self, with_uid: bool, since: int, hold: bool) -> list[bytes]:
         lines: list[bytes] = []
@@ -266,8 +275,14 @@ class SelectedView:
         if known == len(self.uids) - len(self.expunged) and all(
             i.uid in self.infos and i.uid not in self.expunged for i in changed
         ):
+            # After this session's own STORE every changed message is one it was told
+            # already: the sequence number is looked up only for what differs.
+            known_infos, condstore = self.infos, self.condstore
             for info in changed:
-                self._compare(info, self.seq_of(info.uid), with_uid, lines, hold)
+                old = known_infos[info.uid]
+                known_infos[info.uid] = info
+                if info.flags != old.flags or (condstore and info.modseq != old.modseq):
+                    self._tell(info, self.seq_of(info.uid), with_uid, lines, hold)
         else:
             current = {i.uid: i for i in infos}
             for seq, uid in enumerate(self.uids, 1):
