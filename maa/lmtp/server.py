@@ -2,8 +2,9 @@
 LMTP dialect, the userdb and ``maa.lda.deliver``.
 
 RCPT is checked against the userdb at once; content streams into a ``Spool`` while it
-arrives; at the end of data every accepted recipient is delivered in the thread pool
-concurrently, and each recipient's 250 goes out only once its append returned (durable).
+arrives; at the end of data every accepted recipient is delivered concurrently in the
+delivery threads (``maa.lmtp.workers``), and each recipient's 250 goes out only once its
+append returned (durable).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import threads
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.policies import TimeoutMixin
@@ -23,6 +23,7 @@ from maa.auth.model import MailUser
 from maa.context import ServerContext
 from maa.lda import DeliveryResult, deliver, resolve_recipient
 from maa.lmtp.spool import Spool, remove_stale
+from maa.lmtp.workers import delivery_threads
 from maa.log import new_session_id, service_log
 from maa.proto.smtp import Dialect, Settings, SmtpEngine
 from maa.proto.smtp import events as ev
@@ -92,6 +93,7 @@ class LmtpProtocol(Protocol, TimeoutMixin):
             )
         )
         self.session = new_session_id()
+        self._threads = delivery_threads(ctx.reactor)
         self.spool_dir = Path(config.server.data_dir) / "tmp"
         self._spool: Spool | None = None
         self._users: list[tuple[MailUser, str | None]] = []  # aligned with accepted RCPTs
@@ -239,9 +241,7 @@ class LmtpProtocol(Protocol, TimeoutMixin):
                 end.sender,
                 rcpt.address,
             )
-            d = threads.deferToThreadPool(
-                self.ctx.reactor,
-                self.ctx.reactor.getThreadPool(),
+            d = self._threads.run(
                 _deliver_one,
                 self.ctx,
                 user,
