@@ -109,6 +109,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: See
         state.cache_writes.drop()
         state.index.reset(current.uidvalidity)
     known = state.index.file_names()
+    was_empty = not known
     added = [current.add(base) for base in sorted(set(listing) - set(current.by_base))]
     if added:
         uidlist.append(state.uidlist_path, current, added, state.owner)
@@ -140,9 +141,14 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: See
                 flags = flags_of(info, row.flags)
                 updates.append(row._replace(subdir=subdir, info=info, flags=flags))
     gone = sorted(uid for uid in known if stable or uid not in current.records)
-    changed = _write(state, inserts, updates, gone, current, stable, seen) is not None
+    written = _write(state, inserts, updates, gone, current, stable, seen)
+    changed = written is not None
     if changed:
         state.invalidate()
+        if was_empty and written is not None:
+            # A first index build: what was written is the whole index, so it need not be
+            # read back from sqlite (10,000 rows) by the SELECT that follows.
+            state.adopt_rows(sorted(written))
     if stable:
         for name in unindexed:  # vanished while being indexed: the next rescan looks
             fresh_listing.discard(*name)

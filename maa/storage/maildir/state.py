@@ -304,6 +304,12 @@ class FolderState:
                 ),
             )
 
+    def adopt_rows(self, rows: list[Row]) -> None:
+        """``rows``, ascending UID, are every row the index now holds (written under
+        ``lock`` by this process, which sqlite's data_version does not count)."""
+        self._rows = {row.uid: row for row in rows}
+        self._rows_version = self.index.data_version()
+
     def invalidate(self) -> None:
         self._status = None
         self._rows = None
