@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -190,19 +191,57 @@ def _header_test(view: SelectedView, key: k.Text) -> Test:
     get_cached = view.folder.get_cached
     cached = headercache.SEARCH_KEY if upper in headercache.SEARCH_FIELDS else None
 
-    def test(seq: int, uid: int) -> bool:
+    def block_of(uid: int) -> bytes:
+        block = get_cached(uid, cached) if cached is not None else None
+        return _field_block(view, uid, name) if block is None else block
+
+    def test(seq: int, uid: int, block: bytes | None = None) -> bool:
         values = memo.get((kind, upper, uid))
         if values is None:
-            block = get_cached(uid, cached) if cached is not None else None
-            if block is None:
-                block = _field_block(view, uid, name)
+            block = block_of(uid) if block is None else block
             values = memo[kind, upper, uid] = _fold(kind, name, block)
         for value in values:  # noqa: SIM110 (any() of a generator costs twice this loop)
             if needle in value:  # HEADER field "" matches every message having the field
                 return True
         return False
 
-    return test
+    if kind != "text" or not needle or not needle.isascii() or "\r" in needle or "\n" in needle:
+        return test
+    # Text fields: most messages are ruled out by their lower-cased block, kept per view.
+    plain = needle.encode("ascii")
+    blocks = _plain_blocks(view, cached or upper)
+
+    def ruled_out_first(seq: int, uid: int) -> bool:
+        found, block = blocks.get(uid, _UNKNOWN), None
+        if found is _UNKNOWN:
+            block = block_of(uid)
+            found = blocks[uid] = _plain_block(block)
+        if found is not None and plain not in found:
+            return False
+        return test(seq, uid, block)
+
+    return ruled_out_first
+
+
+# Per session view and cached block, each message's block as ``_plain_block`` gives it.
+_PLAIN_BLOCKS: weakref.WeakKeyDictionary[SelectedView, dict[str, dict[int, bytes | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_UNKNOWN = b"\x00unknown"
+
+
+def _plain_blocks(view: SelectedView, which: str) -> dict[int, bytes | None]:
+    return _PLAIN_BLOCKS.setdefault(view, {}).setdefault(which, {})
+
+
+def _plain_block(block: bytes) -> bytes | None:
+    """For a block whose decoded field values are its own ASCII text: the block lower-cased
+    (ASCII case folding) without line breaks, which holds every value's folded text (and
+    more), so that an ASCII needle it lacks is in none of them; None for other blocks
+    (8-bit text or encoded words), whose values have to be decoded."""
+    if not block.isascii() or b"=?" in block:
+        return None
+    return block.lower().replace(b"\r\n", b"").replace(b"\n", b"")
 
 
 def _flag_test(view: SelectedView, flag: str, wanted: bool) -> Test:

@@ -104,6 +104,9 @@ def test_header_search_repeated_and_mixed(imap_port: int) -> None:
             assert search(m, "SUBJECT", "strasse") == [1, 2]
             assert search(m, "SUBJECT", '"folded  across"') == [3]  # blanks kept
             assert search(m, "SUBJECT", "second") == [2]
+            assert search(m, "SUBJECT", "dora") == []  # in another field only
+            assert search(m, "SUBJECT", "firstsubject") == []  # across two fields
+            assert search(m, "SUBJECT", '"t second"') == []  # across two fields
             assert search(m, "HEADER", "X-Kind", "TWO") == [3]
             assert search(m, "HEADER", "X-Kind", '""') == [1, 3]
             assert search(m, "HEADER", "Subject", '""') == [1, 2, 3]

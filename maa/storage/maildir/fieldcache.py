@@ -73,9 +73,10 @@ class ReadAhead:
         self._windows: dict[str, _Window] = {}
 
     def get(self, index: FolderIndex, pending: PendingWrites, uid: int, field: str) -> bytes | None:
-        value = pending.values.get((uid, field))
-        if value is not None:
-            return value
+        if pending.values:
+            value = pending.values.get((uid, field))
+            if value is not None:
+                return value
         window = self._windows.get(field)
         if window is None:
             window = self._windows[field] = _Window()
