@@ -323,6 +323,7 @@ class MaildirFolder:
             self._sync()
             claimed: set[int] = set()
             moved: list[Row] = []
+            left_in_new = 0
             with state.index.transaction():
                 first = state.index.meta_int("first_recent_uid", 1)
                 # From the rows in memory: a first session finds every message recent,
@@ -335,7 +336,8 @@ class MaildirFolder:
                         try:
                             os.rename(state.file_path(row), state.file_path(target))
                         except FileNotFoundError:
-                            continue  # another process claimed it first
+                            left_in_new += 1  # another process claimed it first
+                            continue
                         state.renamed(row, target)
                         moved.append(target)
                     claimed.add(row.uid)
@@ -344,7 +346,8 @@ class MaildirFolder:
                 state.index.update_files(moved)
                 uidnext = state.index.meta_int("uidnext", 1)
                 state.index.set_meta(first_recent_uid=max(first, uidnext))
-            state.apply(moved, same_infos=True)
+            # Recent now: only what is still in new/ as far as the index knows.
+            state.apply(moved, same_infos=True, recent=left_in_new)
             return frozenset(claimed)
 
     def vanished_since(self, modseq: int) -> list[int]:
