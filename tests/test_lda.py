@@ -199,3 +199,8 @@ def test_delivery_follows_a_folder_deleted_or_renamed_between_deliveries(
     assert len(messages(lctx, user, "lists")) == 1
     assert len(messages(lctx, user, "old-lists")) == 1
     assert len(messages(lctx, user, INBOX)) == 1
+
+
+def test_trace_headers_cannot_be_split_by_envelope_text() -> None:
+    block = trace_headers("a\r\nX-Evil: 1@x", "b\nc\0d@example.test")
+    assert block == b"Return-Path: <a  X-Evil: 1@x>\r\nDelivered-To: b c d@example.test\r\n"
