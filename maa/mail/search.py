@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import binascii
-import contextlib
 import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -49,17 +48,14 @@ def header_date(raw_headers: bytes) -> datetime | None:
 # an optional comment after the zone. Read by one match; anything else goes to email.utils.
 _COMMON_DATE = re.compile(
     rb"[ \t]*(?:[A-Za-z]{3},[ \t]*)?(\d{1,2})[ \t]+([A-Za-z]{3})[ \t]+(\d{4})[ \t]+"
-    rb"(\d\d):(\d\d):(\d\d)[ \t]+([+-])(\d\d)(\d\d)[ \t]*(?:\([^()]*\)[ \t]*)?\Z"
+    rb"(\d\d):(\d\d):(\d\d)[ \t]+([+-]\d{4})[ \t]*(?:\([^()]*\)[ \t]*)?\Z"
 )
+# Month names in any case (looked up without lower-casing each one).
 _MONTHS = {
-    name: n
-    for n, name in enumerate(
-        b"jan feb mar apr may jun jul aug sep oct nov dec".split(),
-        start=1,
-    )
+    bytes(c ^ 0x20 if flip >> i & 1 else c for i, c in enumerate(name)): n
+    for n, name in enumerate(b"jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)
+    for flip in range(8)
 }
-
-
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -69,18 +65,18 @@ def date_value(value: bytes) -> float | None:
     email.utils, which took most of a first SORT's time."""
     match = _COMMON_DATE.match(value)
     if match is not None:
-        day, month, year, hour, minute, second, sign, zh, zm = match.groups()
-        number = _MONTHS.get(month.lower())
-        offset = int(zh) * 3600 + int(zm) * 60
+        day, month, year, hour, minute, second, zone = match.groups()
+        number, h, m, s, z = _MONTHS.get(month), int(hour), int(minute), int(second), int(zone)
+        offset = (abs(z) // 100 * 3600 + abs(z) % 100 * 60) * (1 if z >= 0 else -1)
         # Two-digit years (email.utils moves them to 19xx/20xx), zones of a day or more and
         # impossible dates are left to the general parser.
-        h, m, s = int(hour), int(minute), int(second)
-        if number is not None and int(year) >= 100 and offset < 86400 and h < 24 and m < 60:
-            with contextlib.suppress(ValueError):  # no such day (what datetime refuses)
+        if number is not None and h < 24 and m < 60 and s < 60 and abs(offset) < 86400:
+            try:
                 days = date(int(year), number, int(day)).toordinal() - _EPOCH_ORDINAL
-                if s < 60:
-                    seconds = days * 86400 + h * 3600 + m * 60 + s
-                    return float(seconds - offset if sign == b"+" else seconds + offset)
+            except ValueError:  # no such day, or a year before 1 (what datetime refuses)
+                days = None
+            if days is not None and int(year) >= 100:
+                return float(days * 86400 + h * 3600 + m * 60 + s - offset)
     parsed = _parse_date(value)
     return None if parsed is None else parsed.timestamp()
 
