@@ -105,11 +105,16 @@ def expunge(session: Session, cmd: c.Expunge | c.UidExpunge) -> Reply:
 
 def _targets(session: Session, sequence: SequenceSet, uid: bool) -> list[tuple[int, int]] | Reply:
     view = session.need_view()
+    refusal = _refusal(view, sequence, uid)
+    return refusal if refusal is not None else view.resolve(sequence, uid=uid)
+
+
+def _refusal(view: SelectedView, sequence: SequenceSet, uid: bool) -> Reply | None:
     if sequence.saved:
         return bad("$ is not supported")
     if not uid and not view.valid_sequence(sequence):
         return bad("Invalid message sequence number")
-    return view.resolve(sequence, uid=uid)
+    return None
 
 
 def fetch(session: Session, cmd: c.Fetch) -> Reply:
@@ -119,24 +124,21 @@ def fetch(session: Session, cmd: c.Fetch) -> Reply:
         return bad("VANISHED needs QRESYNC enabled")  # RFC 7162 3.2.6
     if "MODSEQ" in cmd.items:
         session.enable_condstore()
-    targets = _targets(session, cmd.sequence, cmd.uid)
-    if isinstance(targets, Reply):
-        return targets
+    refusal = _refusal(view, cmd.sequence, cmd.uid)
+    if refusal is not None:
+        return refusal
     items = cmd.items
     if view.condstore and "FLAGS" in items and "MODSEQ" not in items:
         items = (*items, "MODSEQ")
-    if mods.changed_since is not None:
+    if mods.changed_since is None:
+        targets = view.resolve(cmd.sequence, uid=cmd.uid)
+    else:
         since = mods.changed_since
         if mods.vanished:
             session.out.extend(
                 condstore.vanished_earlier(condstore.vanished_in(view, since, cmd.sequence))
             )
-        # A client coming back to an unchanged folder asks this first: nothing can match.
-        infos = view.infos
-        if since >= view.highestmodseq:
-            targets = []
-        else:
-            targets = [(n, u) for n, u in targets if u in infos and infos[u].modseq > since]
+        targets = view.changed_since(cmd.sequence, since, uid=cmd.uid)
     lines, missing = fetch_executor.fetch_lines(view, targets, items, by_uid=cmd.uid)
     session.out.extend(lines)
     if missing:

@@ -122,6 +122,24 @@ class SelectedView:
         numbers = sequence.select(list(range(1, len(self.uids) + 1)))
         return [(n, self.uids[n - 1]) for n in numbers]
 
+    def changed_since(
+        self, sequence: SequenceSet, since: int, *, uid: bool
+    ) -> list[tuple[int, int]]:
+        """``resolve`` narrowed to messages with a MODSEQ above ``since`` (FETCH CHANGEDSINCE),
+        found from the changed ones: a resync names 1:* and wants the few that changed."""
+        if since >= self.highestmodseq or not self.uids:
+            return []
+        changed = sorted(u for u, info in self.infos.items() if info.modseq > since)
+        largest = self.uids[-1] if uid else len(self.uids)
+        ranges = list(sequence.resolve(largest))
+        found = []
+        for u in changed:
+            seq = self.seq_of(u)
+            value = u if uid else seq
+            if any(low <= value <= high for low, high in ranges):
+                found.append((seq, u))
+        return found
+
     def valid_sequence(self, sequence: SequenceSet) -> bool:
         """RFC 3501: a sequence number above the number of messages is an error."""
         largest = len(self.uids)

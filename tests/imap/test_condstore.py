@@ -94,6 +94,14 @@ def test_condstore_fetch_store_search_status(imap_port: int) -> None:
         assert len(lines) == 1 and lines[-1].startswith(b"g2 OK"), lines
         lines = raw.command(b"g3", b"FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % (new_top - 1))
         assert [int(line.split()[1]) for line in lines[:-1]] == [4], lines
+        # Only the changed messages the set names, by number and by UID ("*" the last one).
+        lines = raw.command(b"g4", b"FETCH 2:3 (FLAGS) (CHANGEDSINCE %d)" % top)
+        assert [int(line.split()[1]) for line in lines[:-1]] == [2, 3], lines
+        lines = raw.command(b"g5", b"UID FETCH 3:* (FLAGS) (CHANGEDSINCE %d)" % top)
+        assert [int(line.split()[1]) for line in lines[:-1]] == [3, 4], lines
+        assert all(b"UID" in line for line in lines[:-1]), lines
+        lines = raw.command(b"g6", b"FETCH 9 (FLAGS) (CHANGEDSINCE %d)" % top)
+        assert lines[-1].startswith(b"g6 BAD"), lines
         # 3.1.5: SEARCH MODSEQ with the (MODSEQ n) suffix
         lines = raw.command(b"h", b"SEARCH MODSEQ %d" % (top + 1))
         assert lines[0] == b"* SEARCH 1 2 3 4 (MODSEQ %d)" % new_top, lines
