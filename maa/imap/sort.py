@@ -125,20 +125,11 @@ def _thread(
     uid: bool,
     memo: dict[int, sortdata.SortData],
 ) -> bytes:
-    messages = []
-    for (seq, msg_uid), data in zip(found, _keys_of_all(view, found, memo), strict=True):
-        number = msg_uid if uid else seq
-        message = data.thread_message
-        if message is None or message.id != number:
-            message = data.thread_message = mail.ThreadMessage(
-                id=number,
-                message_id=data.message_id,
-                references=data.references,
-                subject=data.subject,
-                date=data.sent_date(view.infos[msg_uid].internal_date),
-                subject_key=data.thread_subject,
-            )
-        messages.append(message)
+    infos = view.infos
+    messages = [
+        data.thread_message(msg_uid if uid else seq, infos[msg_uid].internal_date)
+        for (seq, msg_uid), data in zip(found, _keys_of_all(view, found, memo), strict=True)
+    ]
     if algorithm == "ORDEREDSUBJECT":
         roots = mail.thread_orderedsubject(messages)
     else:

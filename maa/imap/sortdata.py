@@ -10,6 +10,7 @@ The session view memoises the records, so re-sorting in one session parses nothi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import unicodedata
 from collections.abc import Callable
@@ -47,15 +48,16 @@ else:
             return value
 
 
+_THREAD_FIELDS = ("subject", "message-id", "references", "in-reply-to")
+
+
 class SortData:
     """The SORT/THREAD keys of one message, from its header block (the first field of each
     name counts), each parsed on first use."""
 
     def __init__(self, header: bytes) -> None:
         self._header = header
-        # The message as the last THREAD took it (a message's keys and dates never change;
-        # its id is kept with it, as a sequence number may).
-        self.thread_message: mail.ThreadMessage | None = None
+        self._thread_message: mail.ThreadMessage | None = None
 
     def _value(self, name: str) -> bytes | None:
         return headercache.first_field_value(self._header, name)
@@ -63,13 +65,7 @@ class SortData:
     @once
     def subject(self) -> str:
         """The decoded Subject (THREAD wants the reply marks base_subject removes)."""
-        value = self._value("subject")
-        return decode_header_value(value) if value else ""
-
-    @once
-    def thread_subject(self) -> tuple[bytes, bool]:
-        """``mail.thread_subject`` of the subject (what THREAD groups by)."""
-        return thread_subject(self.subject)
+        return _subject(self._value("subject"))
 
     @once
     def base_subject(self) -> bytes:
@@ -110,20 +106,56 @@ class SortData:
         value = self._value("date")
         return None if value is None else mail.date_value(value)
 
+    def _thread_values(self) -> dict[str, bytes]:
+        """The first value of each field THREAD reads, from one pass over the block."""
+        return headercache.first_values(self._header, _THREAD_FIELDS)
+
     @once
     def message_id(self) -> str | None:
-        ids = message_ids(self._value("message-id"))
-        return ids[0] if ids else None
+        return _ids(self._thread_values())[0]
 
     @once
     def references(self) -> tuple[str, ...]:
-        """``mail.references``: the References ids, else In-Reply-To's first."""
-        ids = message_ids(self._value("references"))
-        return tuple(ids if ids else message_ids(self._value("in-reply-to"))[:1])
+        return _ids(self._thread_values())[1]
+
+    def thread_message(self, number: int, internal_date: float) -> mail.ThreadMessage:
+        """The message as THREAD takes it, numbered ``number``, kept for the next THREAD (a
+        message's keys and dates never change; a sequence number may)."""
+        message = self._thread_message
+        if message is None:
+            values = self._thread_values()
+            message_id, references = _ids(values)
+            subject = _subject(values.get("subject"))
+            message = mail.ThreadMessage(
+                id=number,
+                message_id=message_id,
+                references=references,
+                subject=subject,
+                date=self.sent_date(internal_date),
+                subject_key=thread_subject(subject),
+            )
+        elif message.id != number:
+            message = dataclasses.replace(message, id=number)
+        self._thread_message = message
+        return message
 
     def sent_date(self, internal_date: float) -> datetime:
         """RFC 5256 2.2: the sent date, or the internal date when there is none."""
         return datetime.fromtimestamp(self.sent if self.sent is not None else internal_date, UTC)
+
+
+def _subject(value: bytes | None) -> str:
+    return decode_header_value(value) if value else ""
+
+
+def _ids(values: dict[str, bytes]) -> tuple[str | None, tuple[str, ...]]:
+    """(``mail.message_id``, ``mail.references``) of a message's THREAD field values: the
+    Message-ID, and the References ids, else In-Reply-To's first."""
+    ids = message_ids(values.get("message-id"))
+    references = message_ids(values.get("references"))
+    if not references:
+        references = message_ids(values.get("in-reply-to"))[:1]
+    return (ids[0] if ids else None), tuple(references)
 
 
 def casemap(text: str) -> bytes:

@@ -84,10 +84,22 @@ def message_ids(value: bytes | None) -> list[str]:
     them removed."""
     if value is None:
         return []
+    single = _ONE_MSG_ID.match(value)
+    if single is not None:  # one id, nothing else (Message-ID, In-Reply-To)
+        return ["<" + raw_text(single.group(1)) + ">"]
+    return _all_message_ids(value)
+
+
+def _all_message_ids(value: bytes) -> list[str]:
     return [
         "<" + raw_text(_WHITESPACE_BYTES.sub(b"", match.group(1))) + ">"
         for match in _MSG_ID.finditer(value)
     ]
+
+
+# A value of one msg-id with no blanks inside, blanks around at most: what ``_MSG_ID`` finds
+# there, by one match.
+_ONE_MSG_ID = re.compile(rb"[ \t\r\n]*<([^<>@ \t\r\n]+@[^<> \t\r\n]+)>[ \t\r\n]*\Z")
 
 
 _WHITESPACE_BYTES = re.compile(rb"[ \t\r\n]+")

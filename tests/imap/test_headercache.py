@@ -12,10 +12,12 @@ from maa.imap.headercache import (
     SEARCH_FIELDS,
     field_values,
     fields_block,
+    first_field_value,
+    first_values,
     read_header,
     search_block,
 )
-from maa.mail.headers import raw_values
+from maa.mail.headers import first_raw_value, raw_values
 
 _NAMES = ["Subject", "SUBJECT", "subject ", " From", "To", "Cc", "X-Subject", "SubjectX", "Date"]
 _LINE = st.one_of(
@@ -68,6 +70,20 @@ def test_field_values_are_raw_values(block: bytes, name: str) -> None:
     assert field_values(header, name) == raw_values(header, name)
     fields = fields_block(header, SEARCH_FIELDS)
     assert field_values(fields, name) == raw_values(fields, name)
+
+
+@given(header_blocks(), st.sampled_from(["Subject", "subject ", "From", "X-Subject", "C"]))
+def test_first_field_value_is_first_raw_value(block: bytes, name: str) -> None:
+    header = mail.header_block(block)
+    assert first_field_value(header, name) == first_raw_value(header, name)
+
+
+@given(header_blocks())
+def test_first_values_are_first_raw_values(block: bytes) -> None:
+    header = mail.header_block(block)
+    names = ("subject", "from", "x-subject")
+    expected = {name: first_raw_value(header, name) for name in names}
+    assert first_values(header, names) == {n: v for n, v in expected.items() if v is not None}
 
 
 class Trickle(io.RawIOBase):

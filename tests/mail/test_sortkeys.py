@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maa.mail import base_subject, display_name, message_id, references, sort_address
-from maa.mail.sortkeys import _WHITESPACE, _subject_info_steps, subject_info
+from maa.mail.sortkeys import (
+    _WHITESPACE,
+    _all_message_ids,
+    _subject_info_steps,
+    message_ids,
+    subject_info,
+)
 
 from .corpus import GROUPS, MIXED, SIMPLE, crlf
 
@@ -80,3 +86,11 @@ def test_display_name_prefers_the_decoded_name_then_the_address() -> None:
 @given(st.text("ab :[]()\t\nReFwd", max_size=16))
 def test_subject_info_shortcut_is_the_rfc5256_steps(subject: str) -> None:
     assert subject_info(subject) == _subject_info_steps(_WHITESPACE.sub(" ", subject))
+
+
+@given(
+    st.lists(st.sampled_from(["<", ">", "@", " ", "\t", "\r\n", "a", "b.c", "\xe9"]), max_size=10)
+)
+def test_message_ids_shortcut_finds_what_the_general_reading_does(pieces: list[str]) -> None:
+    value = "".join(pieces).encode()
+    assert message_ids(value) == _all_message_ids(value)
