@@ -211,7 +211,7 @@ def fetch_lines(
         return _index_lines(view, pairs, items, by_uid=by_uid)
     plan = _plan(items)
     plan_with_flags = _plan((*items, "FLAGS")) if marked and "FLAGS" not in items else plan
-    cached = None if marked else _cached_lines(view, pairs, items)
+    cached = None if marked else _column_lines(view, pairs, items)
     told: list[int] = []
     for index, (seq, uid) in enumerate(pairs):
         if cached is not None and (line := cached[index]) is not None:
@@ -246,20 +246,39 @@ def _read_header(view: SelectedView, uid: int) -> bytes:
         return headercache.read_header(stream)
 
 
-def _fields_column(
-    view: SelectedView, uids: list[int], names: tuple[str, ...], header_of: Callable[[int], bytes]
-) -> list[bytes | None]:
-    get = headercache.fields_getter(view.folder, names, header_of)
-    blocks: list[bytes | None] = []
+def _fields_columns(
+    view: SelectedView, uids: list[int], sections: list[tuple[str, ...]]
+) -> list[list[bytes | None]]:
+    """Each section's fields for each message (None where its file is gone), a header block
+    read once per message where the cache misses."""
+    header_of = functools.lru_cache(maxsize=1)(functools.partial(_read_header, view))
+    getters = [headercache.fields_getter(view.folder, names, header_of) for names in sections]
+    if len(getters) == 1:
+        return [_column(getters[0], uids)]
+    # Message by message, so that the header read for one section serves the others.
+    rows = [[_column(get, [uid])[0] for get in getters] for uid in uids]
+    return [[row[index] for row in rows] for index in range(len(getters))]
+
+
+def _column(get: Callable[[int], bytes], uids: list[int]) -> list[bytes | None]:
+    column: list[bytes | None] = []
     for uid in uids:
         try:
-            blocks.append(get(uid))
+            column.append(get(uid))
         except MessageNotFound:  # expunged by another session meanwhile
-            blocks.append(None)
-    return blocks
+            column.append(None)
+    return column
 
 
-def _cached_lines(
+def _in_columns(item: FetchItem) -> bool:
+    """Whether ``_column_lines`` answers the item: an index item, or a whole
+    ``HEADER.FIELDS`` section that leaves the flags as they are."""
+    if isinstance(item, Section):
+        return item.peek and not item.part and item.text == "HEADER.FIELDS" and item.partial is None
+    return item in _INDEX_FORMATS
+
+
+def _column_lines(
     view: SelectedView, pairs: list[tuple[int, int]], items: tuple[FetchItem, ...]
 ) -> list[bytes | None] | None:
     """For a FETCH of index items and whole ``HEADER.FIELDS`` sections (Thunderbird's header
@@ -267,13 +286,16 @@ def _cached_lines(
     header cache (filled from the message file where it misses), a column of values per item;
     None for a message whose file is gone (the general path answers for it). None for other
     items, or when some message is gone from the view."""
-    if any(uid not in view.infos or uid in view.expunged for _, uid in pairs):
+    if not all(_in_columns(item) for item in items) or any(
+        uid not in view.infos or uid in view.expunged for _, uid in pairs
+    ):
         return None
     uids = [uid for _, uid in pairs]
     infos = [view.infos[uid] for uid in uids]
     recent = view.recent
-    # Where the cache misses, each header block is read once for all the sections.
-    header_of = functools.lru_cache(maxsize=1)(functools.partial(_read_header, view))
+    sections = iter(
+        _fields_columns(view, uids, [i.fields for i in items if isinstance(i, Section)])
+    )
     formats: list[bytes] = []
     columns: list[list[Any]] = [[seq for seq, _ in pairs]]
     for item in items:
@@ -284,19 +306,11 @@ def _cached_lines(
             form, value = _INDEX_FORMATS[item]
             formats.append(form)
             columns.append([value(u, i, u in recent) for u, i in zip(uids, infos, strict=True)])
-        elif (
-            isinstance(item, Section)
-            and item.peek
-            and not item.part
-            and item.text == "HEADER.FIELDS"
-            and item.partial is None
-        ):
+        elif isinstance(item, Section):
             formats.append(_section_name(item) + b" {%d}\r\n%s")
-            blocks = _fields_column(view, uids, item.fields, header_of)
+            blocks = next(sections)
             columns.append([0 if b is None else len(b) for b in blocks])
             columns.append(blocks)
-        else:
-            return None
     template = b"* %d FETCH (" + b" ".join(formats) + b")\r\n"
     return [None if None in row else template % row for row in zip(*columns, strict=True)]
 
