@@ -321,6 +321,8 @@ class MaildirFolder:
         state = self._state
         with state.lock:
             self._sync()
+            if state.status().recent == 0:
+                return frozenset()  # the figures count what is in new/ or above the claim
             claimed: set[int] = set()
             moved: list[Row] = []
             left_in_new = 0
