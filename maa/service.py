@@ -34,8 +34,9 @@ FRONT_ENDS = {
     "submission": "maa.submission.server",
 }
 QUEUE_MODULE = "maa.queue.service"
-# Deliveries (LMTP, queue) and slow password hashes run in the reactor's thread pool; Twisted's
-# default of 10 threads would cap concurrent LMTP deliveries below what the disk can sync.
+# Queue deliveries, IMAP APPEND and slow password hashes run in the reactor's thread pool;
+# Twisted's default of 10 threads would cap concurrent deliveries below what the disk can
+# sync. (LMTP deliveries have threads of their own: maa/lmtp/workers.py.)
 THREAD_POOL_SIZE = 32
 
 
