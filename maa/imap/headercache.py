@@ -93,13 +93,20 @@ def _one_field_pattern(name: bytes) -> re.Pattern[bytes]:
     return re.compile(re.escape(name) + _FIELD_REST)
 
 
+@functools.lru_cache(maxsize=128)
+def _name_pattern(name: str) -> re.Pattern[bytes] | None:
+    """``_one_field_pattern`` of a field name as asked for, None for one that is not plain
+    (worked out once per name: SORT asks it of every message)."""
+    wanted = name.lower().encode("ascii", "replace")
+    return _one_field_pattern(wanted) if _PLAIN_NAME.match(wanted) else None
+
+
 def field_values(header: bytes, name: str) -> list[bytes]:
     """``mail.headers.raw_values(header, name)`` of a header block (the cached field blocks
     are ones), faster: SEARCH SUBJECT asks it of every message."""
-    wanted = name.lower().encode("ascii", "replace")
-    if header[:1] in (b" ", b"\t") or not _PLAIN_NAME.match(wanted):
+    pattern = _name_pattern(name)
+    if pattern is None or header[:1] in (b" ", b"\t"):
         return raw_values(header, name)
-    pattern = _one_field_pattern(wanted)
     lowered = header.lower()  # the same offsets: only ASCII letters change
     values = []
     match = pattern.search(lowered)
@@ -114,10 +121,9 @@ def field_values(header: bytes, name: str) -> list[bytes]:
 def first_field_value(header: bytes, name: str) -> bytes | None:
     """``mail.headers.first_raw_value(header, name)`` of a header block, as
     ``field_values`` finds the fields."""
-    wanted = name.lower().encode("ascii", "replace")
-    if header[:1] in (b" ", b"\t") or not _PLAIN_NAME.match(wanted):
+    pattern = _name_pattern(name)
+    if pattern is None or header[:1] in (b" ", b"\t"):
         return first_raw_value(header, name)
-    pattern = _one_field_pattern(wanted)
     lowered = header.lower()
     match = pattern.search(lowered)
     while match is not None:
