@@ -425,8 +425,13 @@ class _FlagRenamer:
             )
             if info == row.info:
                 return updated
+            # Names worked out once here (a Row's filename is a property) and the listing
+            # told base and info directly: this runs for every message of STORE 1:*.
+            old_name = row.filename
+            new_name = f"{row.base}{filename.INFO_SEPARATOR}{info}"
+            directory = f"{state.dir_name}/{row.subdir}/"
             try:
-                os.rename(state.file_name(row), state.file_name(updated))
+                os.rename(directory + old_name, directory + new_name)
             except FileNotFoundError:
                 if attempt:
                     return None
@@ -436,6 +441,6 @@ class _FlagRenamer:
                     return None
                 row = fresh
                 continue
-            state.renamed(row, updated)
+            state.reinfo(row.subdir, old_name, new_name, row.base, info)
             return updated
         return None

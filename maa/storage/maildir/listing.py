@@ -51,6 +51,14 @@ class Listing:
         self.discard(*old)
         self.add(*new)
 
+    def reinfo(self, subdir: str, old_name: str, new_name: str, base: str, info: str) -> None:
+        """``renamed`` for our own flag change of message ``base`` within ``subdir``, its
+        names and new info known (no splitting of either name)."""
+        names = self.names[subdir]
+        names.discard(old_name)
+        names.add(new_name)
+        self.bases[base] = (subdir, info)
+
     def update(self, fresh: dict[str, set[str]]) -> set[str]:
         """Take ``fresh`` as the directories' contents; return the base names whose file
         appeared, went or changed its name. Unchanged names cost a set comparison only."""

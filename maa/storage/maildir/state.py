@@ -58,7 +58,7 @@ class Pending:
 class FolderState:
     def __init__(self, path: Path, owner: tuple[int, int] | None) -> None:
         self.path = path
-        self._dir = str(path)
+        self.dir_name = self._dir = str(path)  # as a string, for per-message paths
         self.owner = owner
         self.lock = threading.RLock()
         self.gone = False  # deleted or renamed away: handles still held must not touch it
@@ -328,6 +328,11 @@ class FolderState:
         """This process renamed ``old``'s file to ``new``'s (under ``lock``)."""
         if self.listing is not None:
             self.listing.renamed((old.subdir, old.filename), (new.subdir, new.filename))
+
+    def reinfo(self, subdir: str, old_name: str, new_name: str, base: str, info: str) -> None:
+        """This process renamed a message file within ``subdir`` for new info letters."""
+        if self.listing is not None:
+            self.listing.reinfo(subdir, old_name, new_name, base, info)
 
     def unlinked(self, row: Row) -> None:
         """This process removed ``row``'s file (under ``lock``)."""
