@@ -17,6 +17,7 @@ from support import listen
 from twisted.internet import threads
 
 from maa.context import ServerContext
+from maa.storage.maildir import uidlist
 
 
 @pytest.fixture
@@ -41,8 +42,14 @@ def selected(port: int, count: int) -> RawClient:
 
 
 def cur_file(root: Path, index: int) -> Path:
-    """The ``index``-th message file (by name: the order of delivery here)."""
-    return sorted((root / "cur").iterdir())[index]
+    """The ``index``-th message file in the order of delivery (UID ``index + 1`` here),
+    found through dovecot-uidlist: names do not sort in delivery order (the microseconds
+    in them are not zero-padded)."""
+    current = uidlist.load(root / uidlist.FILENAME)
+    assert current is not None
+    base = current.records[index + 1]
+    (found,) = [path for path in (root / "cur").iterdir() if path.name.split(":2,")[0] == base]
+    return found
 
 
 def told_flags(lines: list[bytes]) -> dict[int, set[bytes]]:
