@@ -162,6 +162,7 @@ class MaildirFolder:
         state = self._state
         changed: list[Row] = []
         refused: list[int] = []
+        told: list[MessageInfo] = []
         with state.lock:
             rows = state.rows()
             wanted = [rows[uid] for uid in sorted(set(uids)) if uid in rows]
@@ -196,10 +197,11 @@ class MaildirFolder:
                         for r in changed
                     ]
                     state.index.update_files(changed)
-                state.apply(changed)
+                told = [_info(row) for row in changed]
+                state.apply(changed, told=told)
         if changed:
             self._notify()
-        return [_info(row) for row in changed], refused
+        return told, refused
 
     # --- removing ---------------------------------------------------------------------------
 

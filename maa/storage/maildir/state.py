@@ -244,12 +244,14 @@ class FolderState:
         *,
         same_infos: bool = False,
         recent: int | None = None,
+        told: Sequence[MessageInfo] = (),
     ) -> None:
         """Bring the cached view up to date after this process's own index write, so that a
         delivery does not make the next ``messages()`` reload a large folder. Writes by other
         processes show in sqlite's data_version and drop the cache instead. ``same_infos``:
         only file names changed (new/ to cur/), not what ``messages()`` reports; with
-        ``recent``, the folder's count of recent messages after that move."""
+        ``recent``, the folder's count of recent messages after that move. ``told``: the
+        infos of ``changed`` (a STORE's, already built), taken into ``messages()`` as they are."""
         status, self._status = self._status, None
         if removed:
             self.cache_writes.forget(removed)
@@ -277,7 +279,13 @@ class FolderState:
             for uid in removed:
                 rows.pop(uid, None)
             if not same_infos:
-                self._infos = None if infos is None else _patched(infos, changed, removed)
+                patched = None if infos is None else _patched(infos, changed, removed)
+                if patched is None and infos is not None and told and not removed:
+                    # Too many to patch one by one (STORE 1:*): one pass over the old infos
+                    # taking the new ones, instead of building every info again.
+                    fresh = {info.uid: info for info in told}
+                    patched = tuple([fresh.get(info.uid, info) for info in infos])
+                self._infos = patched
             if in_place and status is not None and changed:
                 modseq = max(status[1].highestmodseq, *(row.modseq for row in changed))
                 figures = replace(status[1], unseen=status[1].unseen - seen, highestmodseq=modseq)
