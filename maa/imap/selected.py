@@ -293,10 +293,15 @@ class SelectedView:
         # Every change raises MODSEQ: when all of this view's messages are still there (as
         # many as it holds below ``last``, none unknown among the changed), only those with
         # a MODSEQ above the last one seen need a look, not the whole folder.
-        changed = [i for i in itertools.islice(infos, known) if i.modseq > since]
-        if known == len(self.uids) - len(self.expunged) and all(
-            i.uid in self.infos and i.uid not in self.expunged for i in changed
-        ):
+        # And when the folder says none of them changed since (only new messages came, as
+        # after a delivery), not even that: a session IDLE on a large folder would look at
+        # every message for each delivery.
+        complete = known == len(self.uids) - len(self.expunged)
+        if complete and not self.folder.touched_since(since):
+            changed: list[MessageInfo] = []
+        else:
+            changed = [i for i in itertools.islice(infos, known) if i.modseq > since]
+        if complete and all(i.uid in self.infos and i.uid not in self.expunged for i in changed):
             # After this session's own STORE every changed message is one it was told
             # already: the sequence number is looked up only for what differs.
             known_infos, condstore = self.infos, self.condstore

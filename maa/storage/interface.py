@@ -183,6 +183,13 @@ class Folder(Protocol):
         """UIDs expunged with a MODSEQ above ``modseq`` (for QRESYNC VANISHED), ascending."""
         ...
 
+    def touched_since(self, modseq: int) -> bool:
+        """False only when no message the folder held at MODSEQ ``modseq`` has changed flags
+        or gone since, as of the last refresh (new messages do not count): a session then
+        need not compare every message it holds to hear of a delivery. True when that may
+        have happened (a driver that keeps no such mark always says True)."""
+        ...
+
     def refresh(self) -> bool:
         """Pick up changes made by other processes; True if anything changed. Cheap when
         nothing did (a stat or two). A holder that calls it (an IMAP session, once per

@@ -234,6 +234,9 @@ class MemoryFolder:
         with self._lock:
             return sorted(uid for uid, m in self._state.expunged if m > modseq)
 
+    def touched_since(self, modseq: int) -> bool:
+        return True
+
     def refresh(self) -> bool:
         return False  # nothing outside this process can change it
 

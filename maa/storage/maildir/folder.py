@@ -323,7 +323,8 @@ class MaildirFolder:
         state = self._state
         with state.lock:
             self._sync()
-            if state.status().recent == 0:
+            recent = state.status().recent
+            if recent == 0:
                 return frozenset()  # the figures count what is in new/ or above the claim
             claimed: set[int] = set()
             moved: list[Row] = []
@@ -332,9 +333,7 @@ class MaildirFolder:
                 first = state.index.meta_int("first_recent_uid", 1)
                 # From the rows in memory: a first session finds every message recent,
                 # and reading them all back from sqlite cost more than the rest of SELECT.
-                for row in [
-                    r for r in state.rows().values() if r.uid >= first or r.subdir == "new"
-                ]:
+                for row in _recent_rows(state.rows(), first, recent):
                     if row.subdir == "new":
                         target = row._replace(subdir="cur", info=row.info or "")
                         try:
@@ -356,6 +355,9 @@ class MaildirFolder:
 
     def vanished_since(self, modseq: int) -> list[int]:
         return self._state.index.vanished_since(modseq)
+
+    def touched_since(self, modseq: int) -> bool:
+        return self._state.touched > modseq
 
     def _sync(self) -> None:
         if not self._refreshed:
@@ -384,6 +386,21 @@ class MaildirFolder:
         state = self._state
         with state.lock:
             state.cache_writes.put(uid, field, value)
+
+
+def _recent_rows(rows: dict[int, Row], first: int, recent: int) -> list[Row]:
+    """The rows above the last claim or still in new/, ``recent`` of them: those above it
+    taken from the end (rows are in UID order), the whole folder looked at only when some
+    of the recent ones lie below it. A delivery into a 100,000-message folder with a session
+    on it would otherwise look at every row."""
+    above: list[Row] = []
+    for row in reversed(rows.values()):
+        if row.uid < first:
+            break
+        above.append(row)
+    if len(above) == recent:
+        return above[::-1]
+    return [r for r in rows.values() if r.uid >= first or r.subdir == "new"]
 
 
 class _FlagRenamer:

@@ -65,7 +65,7 @@ class Listing:
         affected: set[str] = set()
         for subdir in SUBDIRS:
             old, new = self.names[subdir], fresh[subdir]
-            if old == new:
+            if old is new or old == new:  # (set equality walks every name, even of itself)
                 continue
             for name in old ^ new:
                 if name in old:

@@ -80,6 +80,9 @@ class FolderState:
         # Per subdirectory, the stamp this process's own last change left and until when
         # listing it again is put off (``scan.DEFER_SECS``).
         self._own: dict[str, tuple[str, float]] = {}
+        # The highest MODSEQ of a flag change or expunge among the rows in memory, as far as
+        # this process knows (all of them may have changed when they were last loaded).
+        self.touched = 0
         self._relist = False
         # ``status()`` as of an index version, dropped by every write of this process.
         self._status: tuple[int, FolderStatus] | None = None
@@ -170,6 +173,7 @@ class FolderState:
             if self._rows is None or version != self._rows_version:
                 self._rows = {row.uid: row for row in self.index.rows()}
                 self._rows_version = version
+                self.touched = self.index.meta_int("highestmodseq", 1)
             return self._rows
 
     def cached_row(self, uid: int) -> Row | None:
@@ -278,6 +282,10 @@ class FolderState:
                 rows[row.uid] = row
             for uid in removed:
                 rows.pop(uid, None)
+            if removed:
+                self.touched = self.index.meta_int("highestmodseq", 1)
+            elif not same_infos:
+                self.touched = max([self.touched, *(row.modseq for row in changed)])
             if not same_infos:
                 patched = None if infos is None else _patched(infos, changed, removed)
                 if patched is None and infos is not None and told and not removed:
@@ -319,6 +327,7 @@ class FolderState:
         ``lock`` by this process, which sqlite's data_version does not count)."""
         self._rows = {row.uid: row for row in rows}
         self._rows_version = self.index.data_version()
+        self.touched = self.index.meta_int("highestmodseq", 1)
 
     def invalidate(self) -> None:
         self._status = None

@@ -345,6 +345,9 @@ class MboxFolder(FolderView):
             self._row = row
         return recent
 
+    def touched_since(self, modseq: int) -> bool:
+        return True
+
     @storage_errors
     def vanished_since(self, modseq: int) -> list[int]:
         with self._lock:

@@ -43,3 +43,33 @@ def test_figures_follow_appends_claims_stores_and_expunges(
         step()
         assert figures(folder) == counted(folder), step
         assert folder.status().uidnext == max(m.uid for m in folder.messages()) + 1
+
+
+def test_touched_since_tells_flag_changes_and_expunges_not_deliveries(
+    root: Path, mstore: MaildirStore
+) -> None:
+    folder = mstore.folder("INBOX")
+    for _ in range(3):
+        folder.append(MESSAGE)
+    folder.claim_recent()
+    folder.messages()
+    mark = folder.status().highestmodseq
+    folder.append(MESSAGE)
+    folder.claim_recent()
+    folder.refresh()
+    assert not folder.touched_since(mark)  # a delivery only
+    mark = folder.status().highestmodseq
+    folder.store_flags([2], [SEEN], "add")
+    assert folder.touched_since(mark)
+    mark = folder.status().highestmodseq
+    folder.store_flags([3], [DELETED], "add")
+    mark = folder.status().highestmodseq
+    folder.expunge()
+    assert folder.touched_since(mark)
+    # Another writer's rename, found by a refresh, counts as well.
+    mark = folder.status().highestmodseq
+    (path,) = [p for p in (root / "cur").iterdir() if p.name.endswith(":2,")][:1]
+    path.rename(path.with_name(path.name + "F"))
+    folder._state.sync(force=True)
+    folder.messages()
+    assert folder.touched_since(mark)
