@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -223,15 +222,11 @@ def _header_test(view: SelectedView, key: k.Text) -> Test:
     return ruled_out_first
 
 
-# Per session view and cached block, each message's block as ``_plain_block`` gives it.
-_PLAIN_BLOCKS: weakref.WeakKeyDictionary[SelectedView, dict[str, dict[int, bytes | None]]] = (
-    weakref.WeakKeyDictionary()
-)
 _UNKNOWN = b"\x00unknown"
 
 
 def _plain_blocks(view: SelectedView, which: str) -> dict[int, bytes | None]:
-    return _PLAIN_BLOCKS.setdefault(view, {}).setdefault(which, {})
+    return view.plain_blocks.setdefault(which, {})
 
 
 def _plain_block(block: bytes) -> bytes | None:

@@ -73,6 +73,10 @@ class SelectedView:
         self.memo: dict[tuple[str, str, int], list[str]] = {}
         # SORT/THREAD keys per UID, decoded once per session from the folder cache.
         self.sortmemo: dict[int, SortData] = {}
+        # Per cached block, each message's block as SEARCH rules messages out by it (see
+        # ``search._plain_block``); and the last THREAD answer with what it was asked of.
+        self.plain_blocks: dict[str, dict[int, bytes | None]] = {}
+        self.last_thread: tuple[tuple[str, bool], list[tuple[int, int]], bytes] | None = None
         # Messages whose flag change was taken in before a command and not yet told: the
         # command may tell it itself (FETCH FLAGS, STORE); the sync after it tells the rest.
         self.untold: set[int] = set()

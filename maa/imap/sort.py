@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import weakref
 from collections.abc import Callable, Iterator
 
 from maa import mail
@@ -102,21 +101,16 @@ def thread(
     memo: dict[int, sortdata.SortData],
 ) -> bytes:
     """The THREAD response data (``(1 2)(3 (4)(5))``) for the messages found."""
-    last = _LAST_THREAD.get(view)
+    # The same messages, numbered the same, thread the same (their header fields and dates
+    # never change), and a client sends THREAD again after changes that do not touch them,
+    # such as flag changes; threading builds a node and a list per message, which also sets
+    # off a full garbage collection every other time.
+    last = view.last_thread
     if last is not None and last[0] == (algorithm, uid) and last[1] == found:
         return last[2]
     data = _thread(view, found, algorithm, uid=uid, memo=memo)
-    _LAST_THREAD[view] = ((algorithm, uid), list(found), data)
+    view.last_thread = ((algorithm, uid), list(found), data)
     return data
-
-
-# Each session view's last THREAD answer. The same messages, numbered the same, thread the
-# same (their header fields and dates never change), and a client sends THREAD again after
-# changes that do not touch them, such as flag changes; threading builds a node and a list
-# per message, which also sets off a full garbage collection every other time.
-_LAST_THREAD: weakref.WeakKeyDictionary[
-    SelectedView, tuple[tuple[str, bool], list[tuple[int, int]], bytes]
-] = weakref.WeakKeyDictionary()
 
 
 def _thread(
