@@ -151,7 +151,7 @@ def _search(session: Session, key: k.SearchKey) -> tuple[list[tuple[int, int]], 
     MODSEQ (RFC 7162 3.1.5), else None."""
     view = session.need_view()
     uids = search_executor.search(view, key, uid=True)
-    found = [(view.seq_of(uid), uid) for uid in uids]
+    found = view.numbered(uids)
     if not _has(key, ModSeq):
         return found, None
     session.enable_condstore()

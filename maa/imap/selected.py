@@ -112,6 +112,21 @@ class SelectedView:
             return index + 1
         raise KeyError(uid)
 
+    def numbered(self, uids: list[int]) -> list[tuple[int, int]]:
+        """(sequence number, UID) of ``uids``, ascending UIDs this view holds: what SEARCH,
+        SORT and THREAD found, often every message (ALL), which needs no lookup at all."""
+        held = self.uids
+        if uids == held:
+            return list(zip(range(1, len(held) + 1), held, strict=True))
+        found = []
+        at = 0
+        for uid in uids:
+            at = bisect.bisect_left(held, uid, at)
+            if at == len(held) or held[at] != uid:
+                raise KeyError(uid)
+            found.append((at + 1, uid))
+        return found
+
     def resolve(self, sequence: SequenceSet, *, uid: bool) -> list[tuple[int, int]]:
         """(sequence number, UID) of each message the set names, ascending."""
         if not self.uids:
