@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from maa.imap.sortdata import SortData
 from maa.proto.imap import response
@@ -53,9 +53,11 @@ class SelectedView:
         folder.refresh()
         status = folder.status()
         infos = folder.messages()
-        # Built by C loops: a SELECT of a 100,000-message folder pays for each of these.
-        self.uids: list[int] = list(map(_uid_of, infos))
-        self.infos: dict[int, MessageInfo] = dict(zip(self.uids, infos, strict=True))
+        # Copies of the ones built for the last view of the same messages (a SELECT of a
+        # 100,000-message folder built both, and its keywords, for every session).
+        uids, by_uid, keywords = _numbering(infos)
+        self.uids: list[int] = list(uids)
+        self.infos: dict[int, MessageInfo] = by_uid.copy()
         # EXAMINE must not take \Recent away from a session that will SELECT later.
         self.recent: set[int] = set() if readonly else set(folder.claim_recent())
         self.expunged: set[int] = set()  # gone from storage, EXPUNGE not yet sent
@@ -64,9 +66,7 @@ class SelectedView:
         self.highestmodseq = status.highestmodseq
         self._seen_modseq = status.highestmodseq
         self._seen_count = status.messages
-        self.keywords: set[str] = {
-            f for flags in set(map(_flags_of, infos)) for f in flags if not f.startswith("\\")
-        }
+        self.keywords: set[str] = set(keywords)
         self._announced = frozenset(self.keywords)  # the keywords FLAGS last listed
         # Decoded header values SEARCH has looked at, per (kind, field, UID): a second search
         # in the session decodes nothing again. A message's header never changes.
@@ -351,4 +351,37 @@ class SelectedView:
 
 
 _uid_of = operator.attrgetter("uid")
+
+
+# The last few large message lists views were made from, with what each view starts from:
+# a folder hands every session the same tuple until it changes. (A few: each holds its list
+# alive, some megabytes for a 100,000-message folder.)
+_NUMBERINGS: dict[
+    int, tuple[Sequence[MessageInfo], list[int], dict[int, MessageInfo], frozenset[str]]
+] = {}
+_NUMBERINGS_KEPT = 4
+_NUMBERING_FROM = 2000  # messages; a smaller folder's is quicker built than kept
+
+
+def _numbering(
+    infos: Sequence[MessageInfo],
+) -> tuple[list[int], dict[int, MessageInfo], frozenset[str]]:
+    """UIDs, messages by UID and keywords of ``infos``, built by C loops, shared (not to be
+    changed: views copy them) while the same list object is asked about again."""
+    kept = _NUMBERINGS.get(id(infos))
+    if kept is not None and kept[0] is infos:
+        return kept[1], kept[2], kept[3]
+    uids = list(map(_uid_of, infos))
+    by_uid = dict(zip(uids, infos, strict=True))
+    keywords = frozenset(
+        f for flags in set(map(_flags_of, infos)) for f in flags if not f.startswith("\\")
+    )
+    if len(infos) < _NUMBERING_FROM:
+        return uids, by_uid, keywords
+    if len(_NUMBERINGS) >= _NUMBERINGS_KEPT:
+        del _NUMBERINGS[next(iter(_NUMBERINGS))]
+    _NUMBERINGS[id(infos)] = (infos, uids, by_uid, keywords)
+    return uids, by_uid, keywords
+
+
 _flags_of = operator.attrgetter("flags")
