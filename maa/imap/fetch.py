@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from maa import mail
 from maa.imap import headercache
-from maa.imap.selected import SelectedView
+from maa.imap.selected import RECENT, SelectedView
 from maa.imap.streaming import STREAM_THRESHOLD, StreamedLiteral
 from maa.proto.imap import response
 from maa.proto.imap.commands import format_date_time
@@ -286,16 +286,16 @@ def _column_lines(
     header cache (filled from the message file where it misses), a column of values per item;
     None for a message whose file is gone (the general path answers for it). None for other
     items, or when some message is gone from the view."""
-    if not all(_in_columns(item) for item in items) or any(
-        uid not in view.infos or uid in view.expunged for _, uid in pairs
-    ):
+    if not all(_in_columns(item) for item in items):
         return None
     uids = [uid for _, uid in pairs]
-    infos = [view.infos[uid] for uid in uids]
+    got = [view.infos.get(uid) for uid in uids]
+    if None in got or (view.expunged and not view.expunged.isdisjoint(uids)):
+        return None
+    infos = cast(list[MessageInfo], got)
     recent = view.recent
-    sections = iter(
-        _fields_columns(view, uids, [i.fields for i in items if isinstance(i, Section)])
-    )
+    wanted = [i.fields for i in items if isinstance(i, Section)]
+    sections = iter(_fields_columns(view, uids, wanted) if wanted else [])
     formats: list[bytes] = []
     columns: list[list[Any]] = [[seq for seq, _ in pairs]]
     for item in items:
@@ -303,9 +303,8 @@ def _column_lines(
             formats.append(b"UID %d")
             columns.append(uids)
         elif isinstance(item, str) and item in _INDEX_FORMATS:
-            form, value = _INDEX_FORMATS[item]
-            formats.append(form)
-            columns.append([value(u, i, u in recent) for u, i in zip(uids, infos, strict=True)])
+            formats.append(_INDEX_FORMATS[item][0])
+            columns.append(_index_column(item, infos, recent))
         elif isinstance(item, Section):
             formats.append(_section_name(item) + b" {%d}\r\n%s")
             blocks = next(sections)
@@ -315,15 +314,12 @@ def _column_lines(
     return [None if None in row else template % row for row in zip(*columns, strict=True)]
 
 
-_RECENT = frozenset({"\\Recent"})
 # Each index item as a format and its value from (UID, message info, whether \Recent).
 _INDEX_FORMATS: dict[str, tuple[bytes, Callable[[int, MessageInfo, bool], object]]] = {
     "UID": (b"UID %d", lambda uid, info, recent: uid),
     "FLAGS": (
         b"FLAGS %s",
-        lambda uid, info, recent: response.flag_list(
-            info.flags | _RECENT if recent else info.flags
-        ),
+        lambda uid, info, recent: response.flag_list(info.flags | RECENT if recent else info.flags),
     ),
     "RFC822.SIZE": (b"RFC822.SIZE %d", lambda uid, info, recent: info.size),
     "MODSEQ": (b"MODSEQ (%d)", lambda uid, info, recent: info.modseq),
@@ -343,11 +339,11 @@ def _index_lines(
     template = b"* %d FETCH (" + b" ".join(f for f, _ in formats) + b")\r\n"
     values = [value for _, value in formats]
     infos, expunged, recent = view.infos, view.expunged, view.recent
-    found = _index_columns(pairs, items, infos, recent, expunged if by_uid else set())
-    if found is not None:
+    filled = _column_lines(view, pairs, items)
+    if filled is not None:  # every message there: a line each, by columns
         if "FLAGS" in items and view.untold:
             view.untold.difference_update(uid for _, uid in pairs)
-        return [template % row for row in zip(*found, strict=True)], False
+        return cast(list[Piece], filled), False
     lines: list[Piece] = []
     told: list[int] = []
     for seq, uid in pairs:
@@ -362,40 +358,20 @@ def _index_lines(
     return lines, len(told) < len(pairs)
 
 
-def _index_columns(
-    pairs: list[tuple[int, int]],
-    items: tuple[FetchItem, ...],
-    infos: dict[int, MessageInfo],
-    recent: set[int],
-    expunged: set[int],
-) -> list[list[object]] | None:
-    """The values of ``_index_lines``'s lines by columns (the sequence numbers first), each
-    column made by one loop instead of a call per item and message; None when some message
-    is gone, which the line by line path handles."""
-    got = [infos.get(uid) for _, uid in pairs]
-    if None in got or (expunged and any(uid in expunged for _, uid in pairs)):
-        return None
-    chosen = cast(list[MessageInfo], got)
-    columns: list[list[object]] = [[seq for seq, _ in pairs]]
-    for item in items:
-        if item == "UID":
-            columns.append([uid for _, uid in pairs])
-        elif item == "FLAGS":
-            flag_list = response.flag_list
-            if recent:
-                columns.append(
-                    [flag_list(i.flags | _RECENT if i.uid in recent else i.flags) for i in chosen]
-                )
-            else:
-                columns.append([flag_list(i.flags) for i in chosen])
-        elif item == "RFC822.SIZE":
-            columns.append([i.size for i in chosen])
-        elif item == "MODSEQ":
-            columns.append([i.modseq for i in chosen])
-        else:
-            value = _INDEX_FORMATS[str(item)][1]
-            columns.append([value(i.uid, i, i.uid in recent) for i in chosen])
-    return columns
+def _index_column(item: str, infos: list[MessageInfo], recent: set[int]) -> list[Any]:
+    """One index item's values for each message, by one loop (the common items spelled out
+    rather than a value function called per message)."""
+    if item == "FLAGS":
+        flag_list = response.flag_list
+        if recent:
+            return [flag_list(i.flags | RECENT if i.uid in recent else i.flags) for i in infos]
+        return [flag_list(i.flags) for i in infos]
+    if item == "RFC822.SIZE":
+        return [i.size for i in infos]
+    if item == "MODSEQ":
+        return [i.modseq for i in infos]
+    value = _INDEX_FORMATS[item][1]
+    return [value(i.uid, i, i.uid in recent) for i in infos]
 
 
 # What a sequence-number FETCH answers for content that is gone (Dovecot's placeholders).

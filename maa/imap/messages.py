@@ -13,7 +13,7 @@ from maa.imap import sort as sort_executor
 from maa.imap.selected import SelectedView, unknown_system_flag
 from maa.imap.session import Reply, Session, bad, no, ok
 from maa.proto.imap import commands as c
-from maa.proto.imap import esearch, response
+from maa.proto.imap import esearch
 from maa.proto.imap import searchkeys as k
 from maa.proto.imap.modifiers import ModSeq
 from maa.proto.imap.sequence import SequenceSet, format_uid_set
@@ -21,8 +21,6 @@ from maa.proto.imap.sortcommands import Sort, Thread
 from maa.proto.imap.state import Transition
 from maa.storage.flags import apply_flags, check_flags
 from maa.storage.interface import SEEN, FlagMode, FolderNotFound
-
-RECENT = frozenset({"\\Recent"})
 
 # RFC 5530: another session expunged some of the messages named; the client may NOOP soon.
 EXPUNGE_ISSUED = "[EXPUNGEISSUED] Some messages were already expunged"
@@ -211,9 +209,7 @@ def store(session: Session, cmd: c.Store) -> Reply:
     changed_uids = {info.uid for info in changed}
     failed = set(refused)
     asked = check_flags(cmd.flags)
-    infos, expunged, recent = view.infos, view.expunged, view.recent
-    plain = not (cmd.silent or cmd.uid or view.condstore or view.qresync)
-    told: list[int] = []
+    infos, expunged = view.infos, view.expunged
     out: list[bytes] = []
     for seq, uid in targets:
         info = infos.get(uid)
@@ -222,16 +218,11 @@ def store(session: Session, cmd: c.Store) -> Reply:
         flags = info.flags
         if uid not in changed_uids and apply_flags(flags, asked, mode) != flags:
             continue  # storage had it to change but did not: gone meanwhile (EXPUNGE follows)
-        if plain:  # the common reply, made here: one line per message of a large STORE
-            shown = flags | RECENT if uid in recent else flags
-            out.append(b"* %d FETCH (FLAGS %s)\r\n" % (seq, response.flag_list(shown)))
-            told.append(uid)
-        elif not cmd.silent:
+        if not cmd.silent:
             out.append(view.flags_fetch(seq, uid, with_uid=cmd.uid))
         elif view.condstore and uid in changed_uids:
             # RFC 7162 3.1.3: .SILENT hides FLAGS, but the new MODSEQ is still told.
             out.append(view.flags_fetch(seq, uid, with_uid=cmd.uid, flags=False))
-    view.untold.difference_update(told)
     session.out.extend(out)
     if not cmd.uid and any(uid in view.expunged for _, uid in targets):
         # A UID STORE ignores UIDs that are gone (their EXPUNGE follows); by sequence

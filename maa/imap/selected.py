@@ -22,6 +22,7 @@ from maa.proto.imap.esearch import sequence_set
 from maa.proto.imap.sequence import SequenceSet
 from maa.storage.interface import Folder, MessageInfo
 
+RECENT = frozenset({"\\Recent"})
 SYSTEM_FLAGS_LINE = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 _SYSTEM_FLAGS_FOLDED = frozenset(f.lower() for f in SYSTEM_FLAGS_LINE)
 
@@ -177,7 +178,7 @@ class SelectedView:
 
     def flags_of(self, uid: int) -> frozenset[str]:
         flags = self.infos[uid].flags
-        return flags | {"\\Recent"} if uid in self.recent else flags
+        return flags | RECENT if uid in self.recent else flags
 
     def flags_line(self) -> bytes:
         return response.flag_list(list(SYSTEM_FLAGS_LINE) + sorted(self.keywords))
@@ -203,6 +204,10 @@ class SelectedView:
     def flags_fetch(self, seq: int, uid: int, *, with_uid: bool, flags: bool = True) -> bytes:
         """``* n FETCH (UID u FLAGS (...) MODSEQ (m))`` telling a flag change. With QRESYNC
         these always name the UID (as Dovecot's do), since the client keys on UIDs then."""
+        if flags and not (with_uid or self.qresync or self.condstore):
+            # The common line, made directly: a STORE over a folder tells every message.
+            self.untold.discard(uid)
+            return b"* %d FETCH (FLAGS %s)\r\n" % (seq, response.flag_list(self.flags_of(uid)))
         parts = [b"UID %d" % uid] if with_uid or self.qresync else []
         if flags:
             self.untold.discard(uid)
@@ -221,7 +226,7 @@ class SelectedView:
                 known[info.uid] = info
                 flag_sets.add(info.flags)
         for flags in flag_sets:
-            self.keywords.update(f for f in flags if not f.startswith("\\"))
+            self.keywords.update(_keywords_in(flags))
 
     def remove(self, uids: list[int]) -> list[bytes]:
         """EXPUNGE lines for removed messages (highest sequence number first, as each one
@@ -286,23 +291,20 @@ class SelectedView:
         return lines
 
     def _compare(
-        self, info: MessageInfo, seq: int, with_uid: bool, lines: list[bytes], hold: bool
+        self, info: MessageInfo, seq: int | None, with_uid: bool, lines: list[bytes], hold: bool
     ) -> None:
         """Take ``info`` as the message's state; a FETCH line (now, or later when ``hold``)
-        if its flags (or, with CONDSTORE, its MODSEQ) changed from what the client was told."""
+        if its flags (or, with CONDSTORE, its MODSEQ) changed from what the client was told.
+        ``seq`` None: looked up only then (after this session's own STORE, nothing differs)."""
         old = self.infos[info.uid]
         self.infos[info.uid] = info
         if info.flags != old.flags or (self.condstore and info.modseq != old.modseq):
-            self._tell(info, seq, with_uid, lines, hold)
-
-    def _tell(
-        self, info: MessageInfo, seq: int, with_uid: bool, lines: list[bytes], hold: bool
-    ) -> None:
-        self.keywords.update(f for f in info.flags if not f.startswith("\\"))
-        if hold:
-            self.untold.add(info.uid)
-        else:
-            lines.append(self.flags_fetch(seq, info.uid, with_uid=with_uid))
+            self.keywords.update(_keywords_in(info.flags))
+            if hold:
+                self.untold.add(info.uid)
+            else:
+                number = self.seq_of(info.uid) if seq is None else seq
+                lines.append(self.flags_fetch(number, info.uid, with_uid=with_uid))
 
     def _diff(self, with_uid: bool, since: int, hold: bool) -> list[bytes]:
         lines: list[bytes] = []
@@ -321,14 +323,8 @@ class SelectedView:
         else:
             changed = [i for i in itertools.islice(infos, known) if i.modseq > since]
         if complete and all(i.uid in self.infos and i.uid not in self.expunged for i in changed):
-            # After this session's own STORE every changed message is one it was told
-            # already: the sequence number is looked up only for what differs.
-            known_infos, condstore = self.infos, self.condstore
             for info in changed:
-                old = known_infos[info.uid]
-                known_infos[info.uid] = info
-                if info.flags != old.flags or (condstore and info.modseq != old.modseq):
-                    self._tell(info, self.seq_of(info.uid), with_uid, lines, hold)
+                self._compare(info, None, with_uid, lines, hold)
         else:
             current = {i.uid: i for i in infos}
             for seq, uid in enumerate(self.uids, 1):
@@ -373,9 +369,7 @@ def _numbering(
         return kept[1], kept[2], kept[3]
     uids = list(map(_uid_of, infos))
     by_uid = dict(zip(uids, infos, strict=True))
-    keywords = frozenset(
-        f for flags in set(map(_flags_of, infos)) for f in flags if not f.startswith("\\")
-    )
+    keywords = frozenset(f for flags in set(map(_flags_of, infos)) for f in _keywords_in(flags))
     if len(infos) < _NUMBERING_FROM:
         return uids, by_uid, keywords
     if len(_NUMBERINGS) >= _NUMBERINGS_KEPT:
@@ -385,3 +379,7 @@ def _numbering(
 
 
 _flags_of = operator.attrgetter("flags")
+
+
+def _keywords_in(flags: frozenset[str]) -> list[str]:
+    return [f for f in flags if not f.startswith("\\")]

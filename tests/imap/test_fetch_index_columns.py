@@ -41,7 +41,7 @@ def test_columns_give_the_lines_one_by_one_gives(
     quick_view, slow_view = view_of(flags, recent), view_of(flags, recent)
     quick = fetch._index_lines(quick_view, pairs, tuple(items), by_uid=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fetch, "_index_columns", lambda *args: None)
+        patch.setattr(fetch, "_column_lines", lambda *args: None)
         slow = fetch._index_lines(slow_view, pairs, tuple(items), by_uid=True)
     assert quick == slow
     assert quick_view.untold == slow_view.untold
