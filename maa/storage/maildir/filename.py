@@ -116,3 +116,22 @@ def flags_of(info: str | None, keywords: list[str]) -> frozenset[str]:
             if index < len(keywords):
                 flags.add(keywords[index])
     return frozenset(flags)
+
+
+class FlagReader:
+    """``flags_of`` for many names against one dovecot-keywords list (a scan of a folder),
+    each info string worked out once (a folder's names share a handful of them); with
+    ``old`` flags, the keywords too many for a letter that only the index keeps stay."""
+
+    def __init__(self, keywords: list[str]) -> None:
+        self._known = keywords
+        self._beyond = frozenset(keywords[len(KEYWORD_LETTERS) :])
+        self._memo: dict[str | None, frozenset[str]] = {}
+
+    def __call__(self, info: str | None, old: frozenset[str] = frozenset()) -> frozenset[str]:
+        flags = self._memo.get(info)
+        if flags is None:
+            flags = self._memo[info] = flags_of(info, self._known)
+        if old and self._beyond:
+            flags = flags | (old & self._beyond)
+        return flags

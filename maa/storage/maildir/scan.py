@@ -119,7 +119,7 @@ def scan(state: FolderState, names: dict[str, set[str]], stable: bool, seen: See
         uidlist.rewrite(state.uidlist_path, current, state.owner)
     state._uidlist_written()
 
-    flags_of = _FlagReader(state)
+    flags_of = filename.FlagReader(state.keywords())
     inserts: list[Row] = []
     updates: list[Row] = []
     unindexed: list[tuple[str, str]] = []
@@ -176,7 +176,7 @@ def rescan(state: FolderState, known: Listing, names: dict[str, set[str]], seen:
         # Gone from the uidlist already (another process expunged it and may not have
         # reached the index yet, or crashed before it did): find its row by name.
         missing |= {row.uid for row in rows.values() if row.base in absent}
-    flags_of = _FlagReader(state)
+    flags_of = filename.FlagReader(state.keywords())
     inserts: list[Row] = []
     updates: list[Row] = []
     for base in sorted(affected - absent):
@@ -237,32 +237,13 @@ def _write(
     return written
 
 
-class _FlagReader:
-    """``FolderState.flags_from_info`` for one scan: dovecot-keywords read once, not
-    stat()ed for every message, and each info string's flags worked out once (a folder's
-    names share a handful of them)."""
-
-    def __init__(self, state: FolderState) -> None:
-        self._known = state.keywords()
-        self._beyond = frozenset(self._known[len(filename.KEYWORD_LETTERS) :])
-        self._memo: dict[str | None, frozenset[str]] = {}
-
-    def __call__(self, info: str | None, old: frozenset[str] = frozenset()) -> frozenset[str]:
-        flags = self._memo.get(info)
-        if flags is None:
-            flags = self._memo[info] = filename.flags_of(info, self._known)
-        if old and self._beyond:
-            flags = flags | (old & self._beyond)
-        return flags
-
-
 def _row_for_file(
     state: FolderState,
     uid: int,
     base: str,
     subdir: str,
     info: str | None,
-    flags_of: _FlagReader,
+    flags_of: filename.FlagReader,
 ) -> Row | None:
     """Index a message this process did not write: one stat (the internal date is the
     mtime, Dovecot's rule) and, only for a name without ``,W=``, one read."""

@@ -58,7 +58,7 @@ class Pending:
 class FolderState:
     def __init__(self, path: Path, owner: tuple[int, int] | None) -> None:
         self.path = path
-        self.dir_name = self._dir = str(path)  # as a string, for per-message paths
+        self.dir_name = str(path)  # as a string, for per-message paths
         self.owner = owner
         self.lock = threading.RLock()
         self.gone = False  # deleted or renamed away: handles still held must not touch it
@@ -155,14 +155,6 @@ class FolderState:
                     keywords.save(self.keywords_path, known, self.owner)
                     self._keywords, self._keywords_stamp = known, stamp(self.keywords_path)
             return {name: i for i, name in enumerate(known) if name in wanted}
-
-    def flags_from_info(
-        self, info: str | None, old: frozenset[str] = frozenset()
-    ) -> frozenset[str]:
-        """Flags a file name gives, plus the keywords too many for a letter (index only)."""
-        known = self.keywords()
-        beyond = {f for f in old if f in known[len(filename.KEYWORD_LETTERS) :]}
-        return filename.flags_of(info, known) | beyond
 
     # --- the index view -------------------------------------------------------------------
 
@@ -339,7 +331,7 @@ class FolderState:
 
     def file_name(self, row: Row) -> str:
         """``file_path`` as a string, without pathlib's cost on a per-message hot path."""
-        return f"{self._dir}/{row.subdir}/{row.filename}"
+        return f"{self.dir_name}/{row.subdir}/{row.filename}"
 
     def renamed(self, old: Row, new: Row) -> None:
         """This process renamed ``old``'s file to ``new``'s (under ``lock``)."""
