@@ -54,8 +54,7 @@ class _Message:
             if self._raw is not None:
                 self._header = mail.header_block(self._raw)
             else:
-                with self.view.folder.open(self.uid) as stream:
-                    self._header = headercache.read_header(stream)
+                self._header = headercache.message_header(self.view.folder, self.uid)
         return self._header
 
     def parts(self) -> mail.MessageParts:
@@ -241,17 +240,14 @@ def fetch_lines(
     return lines, missing
 
 
-def _read_header(view: SelectedView, uid: int) -> bytes:
-    with view.folder.open(uid) as stream:
-        return headercache.read_header(stream)
-
-
 def _fields_columns(
     view: SelectedView, uids: list[int], sections: list[tuple[str, ...]]
 ) -> list[list[bytes | None]]:
     """Each section's fields for each message (None where its file is gone), a header block
     read once per message where the cache misses."""
-    header_of = functools.lru_cache(maxsize=1)(functools.partial(_read_header, view))
+    header_of = functools.lru_cache(maxsize=1)(
+        functools.partial(headercache.message_header, view.folder)
+    )
     getters = [headercache.fields_getter(view.folder, names, header_of) for names in sections]
     if len(getters) == 1:
         return [_column(getters[0], uids)]

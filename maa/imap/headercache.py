@@ -109,20 +109,29 @@ def _name_pattern(name: str) -> re.Pattern[bytes] | None:
     return _one_field_pattern(wanted) if _PLAIN_NAME.match(wanted) else None
 
 
+def _field_at(pattern: re.Pattern[bytes], lowered: bytes, pos: int = 0) -> re.Match[bytes] | None:
+    """The first field from ``pos`` on that ``pattern`` (a ``_one_field_pattern``) finds in
+    the lower-cased header block ``lowered`` (the same offsets as the block: only ASCII
+    letters change), skipping matches inside some other field's line."""
+    match = pattern.search(lowered, pos)
+    while match is not None and match.start() and lowered[match.start() - 1] != 0x0A:
+        match = pattern.search(lowered, match.end())
+    return match
+
+
 def field_values(header: bytes, name: str) -> list[bytes]:
     """``mail.headers.raw_values(header, name)`` of a header block (the cached field blocks
     are ones), faster: SEARCH SUBJECT asks it of every message."""
     pattern = _name_pattern(name)
     if pattern is None or header[:1] in (b" ", b"\t"):
         return raw_values(header, name)
-    lowered = header.lower()  # the same offsets: only ASCII letters change
+    lowered = header.lower()
     values = []
-    match = pattern.search(lowered)
+    match = _field_at(pattern, lowered)
     while match is not None:
         start, end = match.span()
-        if not start or lowered[start - 1] == 0x0A:  # else inside some other field's line
-            values.append(field_value(header[start:end]))
-        match = pattern.search(lowered, end)
+        values.append(field_value(header[start:end]))
+        match = _field_at(pattern, lowered, end)
     return values
 
 
@@ -132,14 +141,8 @@ def first_field_value(header: bytes, name: str) -> bytes | None:
     pattern = _name_pattern(name)
     if pattern is None or header[:1] in (b" ", b"\t"):
         return first_raw_value(header, name)
-    lowered = header.lower()
-    match = pattern.search(lowered)
-    while match is not None:
-        start, end = match.span()
-        if not start or lowered[start - 1] == 0x0A:
-            return field_value(header[start:end])
-        match = pattern.search(lowered, end)
-    return None
+    match = _field_at(pattern, header.lower())
+    return None if match is None else field_value(header[match.start() : match.end()])
 
 
 @functools.lru_cache(maxsize=32)
@@ -156,13 +159,9 @@ def first_values(header: bytes, names: tuple[str, ...]) -> dict[str, bytes]:
     lowered = header.lower()
     values: dict[str, bytes] = {}
     for name, pattern in _name_patterns(names):
-        match = pattern.search(lowered)
-        while match is not None:
-            start, end = match.span()
-            if not start or lowered[start - 1] == 0x0A:
-                values[name] = field_value(header[start:end])
-                break
-            match = pattern.search(lowered, end)
+        match = _field_at(pattern, lowered)
+        if match is not None:
+            values[name] = field_value(header[match.start() : match.end()])
     return values
 
 
@@ -174,6 +173,12 @@ def search_block(header: bytes) -> bytes:
 # A header block is read in pieces this large: most headers end within the first (one read
 # instead of a readline per field), and no body is read past the piece that ends it.
 HEADER_READ = 16 * 1024
+
+
+def message_header(folder: Folder, uid: int) -> bytes:
+    """The header block of message ``uid``, read from its file (``read_header``)."""
+    with folder.open(uid) as stream:
+        return read_header(stream)
 
 
 def read_header(stream: BinaryIO) -> bytes:

@@ -41,8 +41,7 @@ class _Candidate:
 
     def header(self) -> bytes:
         if self._header is None:
-            with self.view.folder.open(self.uid) as stream:
-                self._header = headercache.read_header(stream)
+            self._header = headercache.message_header(self.view.folder, self.uid)
         return self._header
 
     def fields(self, name: str) -> bytes:
@@ -143,18 +142,13 @@ def _always(seq: int, uid: int) -> bool:
     return True
 
 
-def _read_header(view: SelectedView, uid: int) -> bytes:
-    with view.folder.open(uid) as stream:
-        return headercache.read_header(stream)
-
-
 def _field_block(
     view: SelectedView, uid: int, name: str, header: Callable[[], bytes] | None = None
 ) -> bytes:
     """Just the ``name`` fields of the message, from the folder cache when there
     (``header`` loads the whole header block when it is not)."""
     if header is None:
-        header = functools.partial(_read_header, view, uid)
+        header = functools.partial(headercache.message_header, view.folder, uid)
     if name.upper() in headercache.SEARCH_FIELDS:
         return headercache.search_fields(view.folder, uid, header)
     return headercache.header_fields(view.folder, uid, (name,), header)

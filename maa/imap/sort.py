@@ -4,6 +4,7 @@ the cached per-message keys of ``sortdata``."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from collections.abc import Callable, Iterator
 
@@ -30,14 +31,6 @@ _KEYS: dict[str, Key] = {
 _INDEX_KEYS = frozenset({"ARRIVAL", "SIZE"})
 
 
-def _header_loader(view: SelectedView, uid: int) -> Callable[[], bytes]:
-    def load() -> bytes:
-        with view.folder.open(uid) as stream:
-            return headercache.read_header(stream)
-
-    return load
-
-
 def keys_of(view: SelectedView, uid: int, memo: dict[int, sortdata.SortData]) -> sortdata.SortData:
     """The message's keys; empty ones when another session expunged it meanwhile (it is
     still in this session's view, so it is still sorted, as Dovecot does)."""
@@ -45,7 +38,9 @@ def keys_of(view: SelectedView, uid: int, memo: dict[int, sortdata.SortData]) ->
     if found is not None:
         return found
     try:
-        return sortdata.sort_data(view.folder, uid, _header_loader(view, uid), memo)
+        return sortdata.sort_data(
+            view.folder, uid, functools.partial(headercache.message_header, view.folder, uid), memo
+        )
     except MessageNotFound:
         return _NO_DATA
 
