@@ -447,7 +447,7 @@ class _FlagRenamer:
             # Names worked out once here (a Row's filename is a property) and the listing
             # told base and info directly: this runs for every message of STORE 1:*.
             old_name = row.filename
-            new_name = f"{row.base}{filename.INFO_SEPARATOR}{info}"
+            new_name = updated.filename
             directory = f"{state.dir_name}/{row.subdir}/"
             try:
                 os.rename(directory + old_name, directory + new_name)
