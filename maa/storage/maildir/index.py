@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,6 +19,8 @@ from typing import Any, NamedTuple
 from maa.storage.maildir.durable import chown
 
 FILENAME = "maa-index.sqlite"
+# Tries to open the index while another process holds it in a way sqlite cannot wait out.
+_OPEN_ATTEMPTS = 20
 SCHEMA_VERSION = 1
 # A second process may hold the write lock while it syncs a large folder.
 BUSY_TIMEOUT_MS = 30_000
@@ -87,12 +90,24 @@ class FolderIndex:
     def __init__(self, path: Path, owner: tuple[int, int] | None) -> None:
         self.path = path
         self.lock = threading.RLock()
-        try:
-            self._db = self._connect(owner)
-            self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchall()
-        except sqlite3.DatabaseError:
-            self._discard()
-            self._db = self._connect(owner)
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                self._db = self._connect(owner)
+                self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchall()
+                break
+            except sqlite3.OperationalError:
+                # Busy, or caught halfway through another process making the file: it is
+                # that process's to finish, not ours to remove.
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                with contextlib.suppress(AttributeError):
+                    self._db.close()
+                time.sleep(0.05)
+            except sqlite3.DatabaseError:
+                # Not a database, or a damaged one: the index is only a cache, so start over.
+                self._discard()
+                self._db = self._connect(owner)
+                break
         self._depth = 0
 
     def _connect(self, owner: tuple[int, int] | None) -> sqlite3.Connection:
