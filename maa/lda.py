@@ -1,7 +1,8 @@
 """Local delivery: the one function LMTP, the SMTP front (local domains) and ``maa deliver``
 use to put a message into a user's mailbox (Dovecot's ``lib-lda``).
 
-``deliver`` is blocking (Twisted callers run it with ``deferToThread``). It prepends
+``deliver`` is blocking (Twisted callers run it in a thread); ``begin_deliver`` starts the
+same delivery of a small message without waiting for the disk. It prepends
 ``Return-Path`` and ``Delivered-To`` (and any trace headers the caller gives) to the message
 as a small header block streamed in front of the spooled file, so a large message is never
 held in memory, and returns only once the storage says the message is durable.
@@ -14,6 +15,7 @@ import io
 import os
 import threading
 import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -195,6 +197,16 @@ class _OpenFolders:
             box = kept[INBOX] = store.folder(INBOX)
         return box
 
+    def kept(self, store: MailStore, wanted: str | None) -> Folder | None:
+        """What ``open`` would give, if it is at hand without opening anything."""
+        with self._lock:
+            kept = self._by_store.get(store)
+        if kept is None:
+            return None
+        if wanted and wanted.upper() != INBOX:
+            return kept.get(wanted)  # not kept: it may exist or not, ``open`` finds out
+        return kept.get(INBOX)
+
     def drop(self, store: MailStore) -> None:
         with self._lock:
             self._by_store.pop(store, None)
@@ -211,6 +223,56 @@ def _failure(e: BaseException) -> DeliveryResult:
     if isinstance(e, OSError) and e.errno == errno.ENOSPC:
         return DeliveryResult(452, "4.3.1", "Insufficient system storage")
     return DeliveryResult(451, "4.3.0", "Temporary internal failure")
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One delivery's facts, for its log lines and its result."""
+
+    log: Any
+    who: str
+    facts: str
+
+    def saved(self, uid: int, target: str) -> DeliveryResult:
+        self.log.info(self.who, f"{self.facts}: saved mail to {target}")
+        return DeliveryResult(250, "2.0.0", f"Saved as UID {uid}", uid=uid, folder=target)
+
+    def failed(self, e: BaseException, target: str) -> DeliveryResult:
+        self.log.error(self.who, f"{self.facts}: save failed to {target}: {e}")
+        return _failure(e)
+
+
+def _start(
+    ctx: DeliveryContext,
+    user: MailUser,
+    source: BinaryIO,
+    size: int,
+    sender: str,
+    recipient: str,
+    session: str | None,
+    log_service: str,
+) -> tuple[_Delivery, DeliveryResult | None]:
+    """The delivery's facts, and its result already if the message is refused."""
+    log = service_log(log_service)
+    who = f"{session}: {user.login}" if session else user.login
+    start = source.tell()
+    headers = header_block(source)
+    source.seek(start)
+    msgid = first_header(headers, "Message-ID")
+    msgid = _header_value(msgid.strip()) if msgid else "unspecified"
+    delivery = _Delivery(log, who, f"msgid={msgid}, from=<{sender}>, to=<{recipient}>, size={size}")
+    if size > ctx.config.mail.max_message_size:
+        log.info(who, f"{delivery.facts}: rejected: message too large")
+        return delivery, DeliveryResult(
+            552, "5.3.4", "Message size exceeds fixed maximum message size"
+        )
+    return delivery, None
+
+
+def _wanted_folder(ctx: DeliveryContext, recipient: str, folder: str | None) -> str | None:
+    if folder is None:
+        _, folder = _split_detail(recipient, ctx.config.mail.recipient_delimiter)
+    return folder
 
 
 def deliver(
@@ -232,8 +294,6 @@ def deliver(
     ``Return-Path`` and ``Delivered-To``, which ``trace=False`` leaves out (an MTA that ran
     ``maa deliver`` added its own). Never raises for storage trouble: the result says what
     to tell the client."""
-    log = service_log(log_service)
-    who = f"{session}: {user.login}" if session else user.login
     if isinstance(source, str | os.PathLike):
         with Path(source).open("rb") as stream:
             return deliver(
@@ -250,18 +310,10 @@ def deliver(
             )
     start = source.tell()
     size = _size_of(source)
-    headers = header_block(source)
-    source.seek(start)
-    msgid = first_header(headers, "Message-ID")
-    msgid = _header_value(msgid.strip()) if msgid else "unspecified"
-    facts = f"msgid={msgid}, from=<{sender}>, to=<{recipient}>, size={size}"
-    if size > ctx.config.mail.max_message_size:
-        log.info(who, f"{facts}: rejected: message too large")
-        return DeliveryResult(552, "5.3.4", "Message size exceeds fixed maximum message size")
-    if folder is None:
-        delimiter = ctx.config.mail.recipient_delimiter
-        _, detail = _split_detail(recipient, delimiter)
-        folder = detail
+    delivery, refused = _start(ctx, user, source, size, sender, recipient, session, log_service)
+    if refused is not None:
+        return refused
+    folder = _wanted_folder(ctx, recipient, folder)
     target = INBOX
     try:
         store = ctx.stores.open(user)
@@ -288,11 +340,62 @@ def deliver(
             target = box.name
             uid = box.append(content)
     except (StorageError, OSError) as e:
-        result = _failure(e)
-        log.error(who, f"{facts}: save failed to {target}: {e}")
+        return delivery.failed(e, target)
+    return delivery.saved(uid, target)
+
+
+def begin_deliver(
+    ctx: DeliveryContext,
+    user: MailUser,
+    message: bytes,
+    *,
+    sender: str,
+    recipient: str,
+    folder: str | None = None,
+    extra_headers: bytes = b"",
+    session: str | None = None,
+    log_service: str = "lmtp",
+) -> Future[DeliveryResult] | None:
+    """``deliver`` of a small message held in memory, for a caller that must not wait for
+    the disk (the LMTP server's event loop): the message is written at once and the Future
+    gets the result, in another thread, once it is durable. None when that cannot be done
+    without waiting, having done nothing: the target folder was not opened by an earlier
+    delivery in this process (opening it may create the mailbox), or its storage cannot
+    save without blocking (``Folder.begin_append``). The caller then runs ``deliver``."""
+    store = ctx.stores.open(user)
+    box = _OPEN_FOLDERS.kept(store, _wanted_folder(ctx, recipient, folder))
+    if box is None:
+        return None
+    delivery, refused = _start(
+        ctx, user, io.BytesIO(message), len(message), sender, recipient, session, log_service
+    )
+    result: Future[DeliveryResult] = Future()
+    if refused is not None:
+        result.set_result(refused)
         return result
-    log.info(who, f"{facts}: saved mail to {target}")
-    return DeliveryResult(250, "2.0.0", f"Saved as UID {uid}", uid=uid, folder=target)
+    target = box.name
+    try:
+        saving = box.begin_append(trace_headers(sender, recipient) + extra_headers + message)
+    except (FolderNotFound, FileNotFoundError):
+        _OPEN_FOLDERS.drop(store)  # deleted or renamed meanwhile: ``deliver`` opens it anew
+        return None
+    except (StorageError, OSError) as e:
+        result.set_result(delivery.failed(e, target))
+        return result
+    if saving is None:
+        return None
+
+    def saved(saving: Future[int]) -> None:
+        error = saving.exception()
+        if error is None:
+            result.set_result(delivery.saved(saving.result(), target))
+        elif isinstance(error, StorageError | OSError):
+            result.set_result(delivery.failed(error, target))
+        else:
+            result.set_exception(error)
+
+    saving.add_done_callback(saved)
+    return result
 
 
 def _split_detail(address: str, delimiter: str) -> tuple[str, str | None]:

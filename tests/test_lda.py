@@ -5,14 +5,22 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from maa.auth import open_passwd_file
 from maa.auth.model import MailUser
 from maa.config import Config
-from maa.lda import LocalContext, LocalStores, deliver, resolve_recipient, trace_headers
-from maa.storage.interface import INBOX
+from maa.lda import (
+    LocalContext,
+    LocalStores,
+    begin_deliver,
+    deliver,
+    resolve_recipient,
+    trace_headers,
+)
+from maa.storage.interface import INBOX, MailStore
 
 MESSAGE = b"Subject: t\r\nMessage-ID: <id-1@example.test>\r\n\r\nbody\r\n"
 
@@ -204,3 +212,61 @@ def test_delivery_follows_a_folder_deleted_or_renamed_between_deliveries(
 def test_trace_headers_cannot_be_split_by_envelope_text() -> None:
     block = trace_headers("a\r\nX-Evil: 1@x", "b\nc\0d@example.test")
     assert block == b"Return-Path: <a  X-Evil: 1@x>\r\nDelivered-To: b c d@example.test\r\n"
+
+
+class KeptStores:
+    """One store per user for the whole test, as the server's ``StoreCache`` keeps them."""
+
+    def __init__(self) -> None:
+        self._stores: dict[str, MailStore] = {}
+        self._open = LocalStores()
+
+    def open(self, user: MailUser) -> MailStore:
+        if user.login not in self._stores:
+            self._stores[user.login] = self._open.open(user)
+        return self._stores[user.login]
+
+
+def test_begin_deliver_waits_for_a_first_delivery_to_open_the_folder(
+    maa_config: Config,
+) -> None:
+    ctx = LocalContext(maa_config, KeptStores())
+    user = alice(maa_config)
+    args: dict[str, Any] = {"sender": "s@x", "recipient": "alice@example.test", "session": "S1"}
+    # Nothing opened yet: opening may create the mailbox, which is not for an event loop.
+    assert begin_deliver(ctx, user, MESSAGE, **args) is None
+    assert not Path(user.mail_location.split(":", 1)[1]).exists()
+    assert deliver(ctx, user, io.BytesIO(MESSAGE), **args).ok
+    started = begin_deliver(ctx, user, MESSAGE, extra_headers=b"Received: x\r\n", **args)
+    assert started is not None
+    result = started.result(30)
+    assert (result.code, result.folder) == (250, INBOX)
+    assert result.uid is not None
+    box = ctx.stores.open(user).folder(INBOX)
+    assert box.read(result.uid) == (
+        trace_headers("s@x", "alice@example.test") + b"Received: x\r\n" + MESSAGE
+    )
+
+
+def test_begin_deliver_refuses_too_large_and_leaves_unopened_details_to_deliver(
+    tmp_path: Path,
+) -> None:
+    import support
+
+    from maa.config import load_config
+
+    config = load_config(support.write_config(tmp_path / "etc", mail={"max_message_size": 60}))
+    ctx = LocalContext(config, KeptStores())
+    user = alice(config)
+    assert deliver(ctx, user, io.BytesIO(b"Subject: s\r\n\r\n"), sender="", recipient="alice").ok
+    started = begin_deliver(ctx, user, MESSAGE * 3, sender="s@x", recipient="alice@example.test")
+    assert started is not None
+    assert started.result(30).code == 552
+    # A +detail folder not opened by an earlier delivery: ``deliver`` finds out if it exists.
+    ctx.stores.open(user).create_folder("lists")
+    assert begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice+lists@x") is None
+    assert deliver(ctx, user, io.BytesIO(MESSAGE), sender="", recipient="alice+lists@x").folder == (
+        "lists"
+    )
+    started = begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice+lists@x")
+    assert started is not None and started.result(30).folder == "lists"

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from maa.auth.model import MailUser
 from maa.context import ServerContext
-from maa.lda import DeliveryResult, deliver, resolve_recipient
+from maa.lda import SMALL_MESSAGE, DeliveryResult, begin_deliver, deliver, resolve_recipient
 from maa.lmtp.spool import Spool, remove_stale
 from maa.lmtp.workers import delivery_threads
 from maa.log import new_session_id, service_log
@@ -241,18 +242,50 @@ class LmtpProtocol(Protocol, TimeoutMixin):
                 end.sender,
                 rcpt.address,
             )
-            d = self._threads.run(
-                _deliver_one,
+            d = self._begin(spool, user, end.sender, rcpt.address, detail or INBOX, extra)
+            if d is None:
+                d = self._threads.run(
+                    _deliver_one,
+                    self.ctx,
+                    user,
+                    spool,
+                    end.sender,
+                    rcpt.address,
+                    detail or INBOX,
+                    extra,
+                    self.session,
+                )
+            d.addBoth(done, index, rcpt.address)
+
+    def _begin(
+        self,
+        spool: Spool,
+        user: MailUser,
+        sender: str,
+        recipient: str,
+        folder: str,
+        extra: bytes,
+    ) -> Deferred[DeliveryResult] | None:
+        """Start the delivery of a small message here in the reactor, leaving only the wait
+        for the disk to another thread (see ``lda.begin_deliver``); None to run it in a
+        delivery thread instead."""
+        message = spool.data
+        if message is None or len(message) > SMALL_MESSAGE:
+            return None
+        try:
+            started = begin_deliver(
                 self.ctx,
                 user,
-                spool,
-                end.sender,
-                rcpt.address,
-                detail or INBOX,
-                extra,
-                self.session,
+                message,
+                sender=sender,
+                recipient=recipient,
+                folder=folder,
+                extra_headers=extra,
+                session=self.session,
             )
-            d.addBoth(done, index, rcpt.address)
+        except Exception:
+            return fail(Failure())
+        return None if started is None else self._threads.watch(started)
 
 
 def _deliver_one(

@@ -62,6 +62,11 @@ class Spool:
             self._file.close()
             self._file = None
 
+    @property
+    def data(self) -> bytes | None:
+        """The whole message, if it stayed in memory (after ``finish``)."""
+        return self._bytes
+
     def open(self) -> BinaryIO:
         if self._bytes is not None:
             return io.BytesIO(self._bytes)

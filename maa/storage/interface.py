@@ -26,6 +26,7 @@ Conventions, the same for every driver:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import BinaryIO, Literal, Protocol
 
@@ -139,6 +140,20 @@ class Folder(Protocol):
         internal_date: float | None = None,
     ) -> int:
         """Store a message (CRLF or LF line ends accepted) and return its UID once durable."""
+        ...
+
+    def begin_append(
+        self,
+        source: bytes,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> Future[int] | None:
+        """``append`` for a caller that must not wait for the disk (an event loop): the
+        message is written now, which for one held in memory costs what writing to the
+        page cache costs, and the Future gets its UID, in another thread, once it is
+        durable. None if this folder cannot save without waiting (a lock to take, a
+        file to fsync first): nothing was written, and the caller runs ``append`` in a
+        thread instead."""
         ...
 
     def open(self, uid: int) -> BinaryIO:

@@ -12,6 +12,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
@@ -126,6 +127,16 @@ class MemoryFolder:
             uid = self._insert(body, flag_set, date)
         self._changed()
         return uid
+
+    def begin_append(
+        self,
+        source: bytes,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> Future[int] | None:
+        done: Future[int] = Future()
+        done.set_result(self.append(source, flags, internal_date))  # nothing to wait for
+        return done
 
     def _insert(self, body: bytes, flags: frozenset[str], date: float) -> int:
         state = self._state

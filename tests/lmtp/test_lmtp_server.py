@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +306,45 @@ def test_message_over_the_limit_gets_a_552_for_each_recipient(tmp_path: Path) ->
     for name in ("alice@example.test", "bob@example.test"):
         assert result[name] == (552, b"5.3.4 Message size exceeds fixed maximum message size")
     assert any(line.endswith(": rejected: message larger than 1000 bytes") for line in lines)
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_delivery_started_in_the_reactor_is_answered_once_durable(
+    ctx: ServerContext, port: int, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """After the first delivery opened alice's INBOX, small messages are written from the
+    reactor and only the sync runs elsewhere: the 250 still waits for that sync."""
+    import threading
+
+    from twisted.internet import threads
+
+    from maa.storage.maildir import durable, state
+
+    if not durable.CAN_SYNC_FILESYSTEM:
+        pytest.skip("needs syncfs(2)")
+    first = yield threads.deferToThread(
+        lmtp_send, port, "s@example.test", ["alice@example.test"], MESSAGE
+    )
+    assert first["alice@example.test"][0] == 250
+    syncing, release = threading.Event(), threading.Event()
+    real_sync = state.sync_filesystem
+
+    def held_sync(path: Path) -> None:
+        syncing.set()
+        assert release.wait(60)
+        real_sync(path)
+
+    monkeypatch.setattr(state, "sync_filesystem", held_sync)
+    second = threads.deferToThread(
+        lmtp_send, port, "s@example.test", ["alice@example.test", "carol"], MESSAGE
+    )
+    held = yield threads.deferToThread(syncing.wait, 60)
+    assert held
+    assert not second.called  # no reply before the sync has returned
+    inbox = Path(user(ctx, "alice@example.test").mail_location.split(":", 1)[1])
+    assert len(os.listdir(inbox / "new")) == 1  # nor a name for the file in new/
+    release.set()
+    result = yield second
+    assert result["alice@example.test"][0] == 250 and result["carol"][0] == 250
+    assert len(inbox_messages(ctx, user(ctx, "alice@example.test"))) == 2
+    assert len(inbox_messages(ctx, user(ctx, "carol"))) == 1

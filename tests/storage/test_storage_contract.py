@@ -70,6 +70,22 @@ def test_append_and_read_back(store: MailStore) -> None:
     assert [m.uid for m in inbox.messages()] == [uid]
 
 
+def test_begin_append_saves_as_append_does_or_declines(store: MailStore) -> None:
+    inbox = store.folder(INBOX)
+    first = inbox.append(MSG)
+    started = [inbox.begin_append(MSG + bytes([n]), [SEEN] if n % 2 else []) for n in range(5)]
+    if started[0] is None:  # a driver that cannot save without waiting writes nothing
+        assert started == [None] * 5
+        assert [m.uid for m in inbox.messages()] == [first]
+        return
+    uids = [future.result(30) for future in started if future is not None]
+    assert len(set(uids)) == 5 and min(uids) > first
+    for n, uid in enumerate(uids):
+        assert inbox.read(uid) == MSG + bytes([n])
+        assert inbox.message(uid).flags == ({SEEN} if n % 2 else set())
+    assert [m.uid for m in inbox.messages()] == [first, *sorted(uids)]
+
+
 def test_append_from_stream_with_lf_line_ends(store: MailStore) -> None:
     inbox = store.folder(INBOX)
     uid = inbox.append(io.BytesIO(MSG.replace(b"\r\n", b"\n")))

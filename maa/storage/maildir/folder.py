@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import BinaryIO
 
@@ -117,13 +118,54 @@ class MaildirFolder:
         flags: Iterable[str] = (),
         internal_date: float | None = None,
     ) -> int:
-        flag_set = check_flags(flags)
         state = self._state
+        tmp, pending = self._write(state, source, flags, internal_date, staged=CAN_SYNC_FILESYSTEM)
+        try:
+            uid = state.appends.submit(pending)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        self._notify()
+        return uid
+
+    def begin_append(
+        self,
+        source: bytes,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> Future[int] | None:
+        if not CAN_SYNC_FILESYSTEM:
+            return None  # each writer would fsync its own file before queueing it
+        state = self._state
+        tmp, pending = self._write(state, source, flags, internal_date, staged=True)
+        future = state.appends.submit_async(pending)
+
+        def finished(future: Future[int]) -> None:
+            if future.exception() is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            else:
+                self._notify()
+
+        future.add_done_callback(finished)
+        return future
+
+    def _write(
+        self,
+        state: FolderState,
+        source: bytes | BinaryIO,
+        flags: Iterable[str],
+        internal_date: float | None,
+        *,
+        staged: bool,
+    ) -> tuple[Path, Pending]:
+        """Write the message file; ``staged``: leave it in tmp/, unsynced, for the group
+        commit to sync with its whole batch and move into place (with syncfs), else fsync
+        it and move it into place here."""
+        flag_set = check_flags(flags)
         base = filename.unique_base()
         tmp = state.path / "tmp" / base
-        # With syncfs the group commit syncs the whole batch at once and moves each file into
-        # place; without it each writer fsyncs and moves its own file before queueing.
-        staged = CAN_SYNC_FILESYSTEM
         size, vsize = write_tmp(tmp, source, state.owner, fsync=not staged)
         try:
             if internal_date is not None:
@@ -138,16 +180,12 @@ class MaildirFolder:
             subdir = "new" if info is None else "cur"
             if not staged:
                 os.rename(tmp, state.path / subdir / filename.Name(full, info).filename)
-            pending = Pending(
-                full, subdir, info, flag_set, size, vsize, date, tmp if staged else None
-            )
-            uid = state.appends.submit(pending)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        self._notify()
-        return uid
+        pending = Pending(full, subdir, info, flag_set, size, vsize, date, tmp if staged else None)
+        return tmp, pending
 
     # --- flags ------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -170,6 +171,14 @@ class MboxFolder(FolderView):
     ) -> int:
         stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
         return self.append_many([(stream, frozenset(flags), internal_date)])[0]
+
+    def begin_append(
+        self,
+        source: bytes,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> Future[int] | None:
+        return None  # an append waits for the mbox's fcntl lock and dotlock, and fsyncs
 
     def append_many(
         self, items: Sequence[tuple[BinaryIO, frozenset[str], float | None]]
