@@ -305,7 +305,7 @@ class MaildirFolder:
                 linked.append((row.uid, pending))
         pairs: list[tuple[int, int]] = []
         if linked:
-            new_uids = target._commit_appends([p for _, p in linked])
+            new_uids = target._commit_appends([p for _, p in linked], [])
             pairs += [(uid, new) for (uid, _), new in zip(linked, new_uids, strict=True)]
             dest._notify()
         for row in streamed:

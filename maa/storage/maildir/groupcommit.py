@@ -65,14 +65,27 @@ class _Ticket(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, commit: Callable[[list[T]], list[R]]) -> None:
+    """``commit(finish, start)`` is called once per round, one round at a time. It makes the
+    ``finish`` items durable and returns their results; the ``start`` items (those for
+    which ``staged`` is true) it takes the first step for, and they are finished by the next
+    round. A round whose one sync makes the last batch's names durable and this batch's data
+    is how appends cost one sync per batch and still never name a file whose data a crash
+    could lose."""
+
+    def __init__(
+        self,
+        commit: Callable[[list[T], list[T]], list[R]],
+        staged: Callable[[T], bool] = lambda item: False,
+    ) -> None:
         self._commit = commit
+        self._staged = staged
         self._mutex = threading.Lock()
         self._queue: list[_Ticket[T, R]] = []
+        self._started: list[_Ticket[T, R]] = []  # first step taken, to finish next round
         self._leading = False
 
     def submit(self, item: T) -> R:
-        """Queue ``item`` and return its result once its batch is committed."""
+        """Queue ``item`` and return its result once it is committed."""
         ticket: _Ticket[T, R] = _Ticket(item, None)
         with self._mutex:
             self._queue.append(ticket)
@@ -83,13 +96,13 @@ class GroupCommit(Generic[T, R]):
             ticket.wake.acquire()
             if ticket.done:
                 return self._outcome(ticket)
-            # Made the leader: the commit before ours has ended.
+            # Made the leader: the round before has ended.
         self._lead(ticket)
         return self._outcome(ticket)
 
     def submit_async(self, item: T) -> Future[R]:
         """Queue ``item`` and return at once. The Future is resolved, in the committing
-        thread, once the batch holding ``item`` is committed (or has failed)."""
+        thread, once ``item`` is committed (or its round has failed)."""
         future: Future[R] = Future()
         ticket: _Ticket[T, R] = _Ticket(item, future)
         with self._mutex:
@@ -104,37 +117,46 @@ class GroupCommit(Generic[T, R]):
         self._lead(None)
 
     def _lead(self, own: _Ticket[T, R] | None) -> None:
-        """Commit batches: the one holding ``own`` (a waiting writer's ticket), or, for
-        ``own=None`` (a pool thread), every batch until nothing is queued."""
+        """Run rounds until ``own`` (a waiting writer's ticket) is done, or, for
+        ``own=None`` (a pool thread), until nothing is left."""
         while True:
             with self._mutex:
-                batch, self._queue = self._queue, []
+                queued, self._queue = self._queue, []
+                finishing = self._started + [t for t in queued if not self._staged(t.item)]
+                starting = [t for t in queued if self._staged(t.item)]
+                self._started = []
+            told = finishing
             try:
-                results = self._commit([t.item for t in batch])
+                results = self._commit([t.item for t in finishing], [t.item for t in starting])
             except BaseException as error:
-                for t in batch:
+                told = finishing + starting
+                for t in told:
                     t.error = error
             else:
-                for t, result in zip(batch, results, strict=True):
+                for t, result in zip(finishing, results, strict=True):
                     t.result = result
-            finally:
-                for t in batch:
-                    t.done = True
-                with self._mutex:
-                    successor = self._queue[0] if self._queue else None
-                    self._leading = successor is not None
-                for t in batch:
-                    if t is not own:
-                        self._tell(t)
-            if successor is None:
+            for t in told:
+                t.done = True
+            with self._mutex:
+                if told is finishing:
+                    self._started = starting
+                waiting = self._started + self._queue
+                self._leading = bool(waiting)
+            for t in told:
+                if t is not own:
+                    self._tell(t)
+            if not waiting:
                 return
-            if own is not None:
-                # Pass the lead on, to the next waiting writer or else to the pool.
-                if successor.wake is not None:
-                    successor.wake.release()
-                else:
-                    _run_in_pool(self._drain)
-                return
+            if own is None or not own.done:
+                continue
+            # Our own is done: pass the lead on, to a waiting writer or else to the pool.
+            successor = next((t for t in waiting if t.wake is not None), None)
+            if successor is not None:
+                assert successor.wake is not None
+                successor.wake.release()
+            else:
+                _run_in_pool(self._drain)
+            return
 
     @staticmethod
     def _tell(ticket: _Ticket[T, R]) -> None:

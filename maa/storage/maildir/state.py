@@ -87,7 +87,9 @@ class FolderState:
         # ``status()`` as of an index version, dropped by every write of this process.
         self._status: tuple[int, FolderStatus] | None = None
         self.cache_writes = PendingWrites(self.index)
-        self.appends: GroupCommit[Pending, int] = GroupCommit(self._commit_appends)
+        self.appends: GroupCommit[Pending, int] = GroupCommit(
+            self._commit_appends, staged=lambda p: p.tmp is not None
+        )
         self.sync()
 
     # --- locking ------------------------------------------------------------------------
@@ -350,18 +352,22 @@ class FolderState:
 
     # --- appends ----------------------------------------------------------------------------
 
-    def _commit_appends(self, batch: list[Pending]) -> list[int]:
+    def _commit_appends(self, finish: list[Pending], start: list[Pending]) -> list[int]:
+        """One round of the group commit: ``finish`` holds files already durable (synced by
+        the round before, or fsynced by their writers), ``start`` files just written in
+        tmp/. The finishing files are moved into new/ or cur/ and given UIDs, and one sync
+        makes those names durable together with the starting files' data, which the next
+        round then names. A file is never named before a sync has covered its data, so a
+        crash never shows half a message; and one sync per round serves two batches."""
         with self.lock:
-            staged = [p for p in batch if p.tmp is not None]
-            if staged:
-                # One syncfs makes the whole batch's data durable before any name in new/
-                # or cur/ points at it: a crash never shows half a message.
-                sync_filesystem(self.path)
-                for p in staged:
-                    assert p.tmp is not None
+            for p in finish:
+                if p.tmp is not None:
                     os.rename(p.tmp, self.path / p.subdir / filename.Name(p.base, p.info).filename)
+            if not finish:
+                sync_filesystem(self.path)
+                return []
             with self.locked():
-                return self._record_appends(batch)
+                return self._record_appends(finish)
 
     def _record_appends(self, batch: list[Pending]) -> list[int]:
         current = self._uidlist_locked()
@@ -377,7 +383,8 @@ class FolderState:
             uidlist.append(self.uidlist_path, current, fresh, self.owner, durable=False)
         if CAN_SYNC_FILESYSTEM:
             # The renames and the uidlist records in one sync, before any caller is
-            # told its UID.
+            # told its UID (and the data of the files of the next round, see
+            # ``_commit_appends``).
             sync_filesystem(self.path)
         else:
             # The renames into new/ or cur/ first, then the uidlist records: a record
