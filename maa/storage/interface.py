@@ -18,7 +18,8 @@ Conventions, the same for every driver:
 - Every change raises the folder's MODSEQ (RFC 7162): appends, flag changes and expunges.
 - Methods are blocking and thread-safe: the delivery path calls them from a thread pool while
   IMAP sessions call them on the reactor thread. ``append`` returns only once the message and
-  its UID are durable (file and directory fsynced).
+  its UID are durable (file and directory fsynced); ``begin_append`` returns at once and
+  resolves its Future at that moment instead.
 - Change callbacks registered with ``Folder.watch`` may run in any thread; a Twisted caller
   hands them to the reactor with ``reactor.callFromThread``.
 """
