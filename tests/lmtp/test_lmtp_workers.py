@@ -1,9 +1,11 @@
 """The LMTP delivery threads: blocking calls run concurrently, results and failures come back
-in the reactor thread, jobs past the limit wait their turn, and stopping finishes them."""
+in the reactor thread, jobs past the limit wait their turn, and stopping finishes them; work
+started elsewhere and only watched answers the same way, and stopping waits for it too."""
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -102,3 +104,31 @@ def test_stop_finishes_the_jobs_given_and_refuses_new_ones() -> None:
     failed: list[Any] = []
     threads.run(lambda: None).addErrback(failed.append)
     assert failed and failed[0].check(RuntimeError)
+
+
+@pytest_twisted.inlineCallbacks
+def test_watched_work_answers_in_the_reactor_thread() -> Any:
+    threads = DeliveryThreads(_Reactor())
+    ok: Future[int] = Future()
+    bad: Future[int] = Future()
+    try:
+        got = threads.watch(ok)
+        failed = threads.watch(bad)
+        threading.Thread(target=ok.set_result, args=(42,)).start()
+        threading.Thread(target=bad.set_exception, args=(OSError("gone"),)).start()
+        assert (yield got) == 42
+        assert threading.current_thread() is threading.main_thread()
+        with pytest.raises(OSError, match="gone"):
+            yield failed
+    finally:
+        threads.stop()
+
+
+def test_stop_waits_for_watched_work_to_end() -> None:
+    threads = DeliveryThreads(_Reactor())
+    pending: Future[int] = Future()
+    threads.watch(pending)
+    timer = threading.Timer(0.2, pending.set_result, args=(1,))
+    timer.start()
+    threads.stop()
+    assert pending.done()
