@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -149,10 +150,25 @@ _message = st.tuples(st.lists(_line, max_size=12), st.booleans()).map(
     lambda t: b"\r\n".join(t[0]) + (b"\r\n" if t[1] and t[0] else b"")
 )
 
+_HIDDEN = re.compile(
+    rb"^(content-length|status|x-imap|x-imapbase|x-keywords|x-status|x-uid)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _hides_a_header(message: bytes) -> bool:
+    """Whether the header holds a field the format keeps its state in: hidden from
+    readers, and dropped when a message is saved (as Dovecot does)."""
+    return bool(_HIDDEN.search(message.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]))
+
+
+# Messages read back exactly as given.
+_plain_message = _message.filter(lambda m: not _hides_a_header(m))
+
 
 # No per-example deadlines in this module: timing depends on the machine, not on the code.
 @settings(deadline=None)
-@given(_message)
+@given(_plain_message)
 def test_random_messages_round_trip_through_the_disk_form(message: bytes) -> None:
     disk, result = encode(message)
     assert result.size == len(message)
@@ -162,7 +178,7 @@ def test_random_messages_round_trip_through_the_disk_form(message: bytes) -> Non
 
 
 @settings(deadline=None)
-@given(_message, st.lists(st.integers(1, 9), max_size=5))
+@given(_plain_message, st.lists(st.integers(1, 9), max_size=5))
 def test_short_reads_from_the_source_change_nothing(message: bytes, sizes: list[int]) -> None:
     expected, _ = encode(message)
     result = EncodeResult()
@@ -172,7 +188,7 @@ def test_short_reads_from_the_source_change_nothing(message: bytes, sizes: list[
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(_message, min_size=1, max_size=6))
+@given(st.lists(_plain_message, min_size=1, max_size=6))
 def test_scanning_finds_exactly_the_messages_written(messages: list[bytes]) -> None:
     data = b""
     for message in messages:
@@ -197,9 +213,33 @@ def test_random_messages_round_trip_through_the_store(
     inbox = MboxStore(root).folder("INBOX")
     uids = [inbox.append(message) for message in messages]
     for uid, message in zip(uids, messages, strict=True):
-        assert inbox.read(uid) == message
-        assert inbox.open(uid).read() == message
-        assert inbox.message(uid).size == len(message)
+        shown = inbox.read(uid)
+        assert inbox.open(uid).read() == shown
+        assert inbox.message(uid).size == len(shown)
+        if not _hides_a_header(message):
+            assert shown == message
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (b"Status:", b""),
+        (b"Content-Length: 3", b""),
+        (b"Subject: a\r\nStatus: RO", b"Subject: a\r\n"),
+        (b"Status: RO\r\nSubject: a", b"Subject: a"),
+        (b"Subject: a\r\nX-UID: 4\r\n\r\nbody", b"Subject: a\r\n\r\nbody"),
+    ],
+)
+def test_a_message_of_hidden_headers_and_no_line_end_has_the_size_it_shows(
+    tmp_path: Path, message: bytes, shown: bytes
+) -> None:
+    """The LF added to end a message without one was taken off its size a second time when
+    the last line was a hidden header dropped on saving: "Status:" alone had size -2."""
+    inbox = MboxStore(tmp_path).folder("INBOX")
+    uid = inbox.append(message)
+    for box in (inbox, MboxStore(tmp_path).folder("INBOX")):
+        assert box.read(uid) == shown
+        assert box.message(uid).size == len(shown)
 
 
 HAND_WRITTEN = b"""From alice@example.test Mon Nov  3 14:02:11 2025

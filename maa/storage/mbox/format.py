@@ -125,6 +125,8 @@ class EncodeResult:
     # Whether ``>*From `` lines get one more ``>`` (mboxrd). Read as each piece is made, so a
     # writer may decide after the header, once it knows whether a Content-Length fits.
     quote: bool = True
+    # Whether the message did not end with a line end, so that an LF was added to end it.
+    added_lf: bool = False
 
 
 def _line_runs(source: BinaryIO, *, hold_cr: bool) -> Iterator[tuple[bytes, bool]]:
@@ -186,6 +188,7 @@ def encode_message(source: BinaryIO, result: EncodeResult) -> Iterator[bytes]:
             yield data
     if not last.endswith(b"\n"):
         result.written += 1
+        result.added_lf = True
         yield b"\n"
 
 

@@ -133,6 +133,10 @@ def _append_one(fd: int, out: _Output, source: BinaryIO, when: float) -> Written
         kept = without_hidden_headers(header[:blank])
         dropped = blank - len(kept)
         result.size -= dropped + header[:blank].count(b"\n") - kept.count(b"\n")
+        if result.added_lf and blank == len(header) and not kept.endswith(_last_line(header)):
+            # The dropped lines included the LF added to end the message, which its size
+            # never counted ("Status: RO" with no line end, all header).
+            result.size += 2
         rest = header[blank:]
         if not rest and FROM_ in kept:
             kept = QUOTE_FROM.sub(b">", kept)  # no body, so no Content-Length to rely on
@@ -155,6 +159,11 @@ def _append_one(fd: int, out: _Output, source: BinaryIO, when: float) -> Written
     fingerprint, loose = _identity(fd, from_offset, body_offset, body_end)
     out.write(b"\n")
     return Written(from_offset, body_offset, body_end, result.size, fingerprint, loose)
+
+
+def _last_line(text: bytes) -> bytes:
+    """The last line of ``text`` (which ends with an LF), with its LF."""
+    return text[text.rfind(b"\n", 0, len(text) - 1) + 1 :]
 
 
 def _identity(fd: int, from_offset: int, body_offset: int, body_end: int) -> tuple[bytes, bytes]:
