@@ -86,8 +86,8 @@ def _holder_prefix(target: Path) -> str:
 def _holder_file(target: Path, owner: tuple[int, int] | None) -> Path:
     holder = target.with_name(f"{_holder_prefix(target)}{os.getpid()}")
     with _holders_lock:
-        if _holders.get(target) == holder and holder.exists():
-            return holder
+        if _holders.get(target) == holder:
+            return holder  # if it was removed from outside, ``dotlock`` finds out
         _remove_dead_holders(target)
         temp = holder.with_name(f"{holder.name}.{threading.get_ident()}")
         temp.write_bytes(f"{os.getpid()}:{_HOST}".encode())
@@ -142,14 +142,16 @@ def dotlock(
     delay = 0.0005
     while True:
         holder = _holder_file(target, owner)
-        # The lock's mtime is the holder file's: made fresh before the link, so that the
-        # lock never looks stale to another process while it is held.
-        os.utime(holder)
         try:
+            # The lock's mtime is the holder file's: made fresh before the link, so that
+            # the lock never looks stale to another process while it is held.
+            os.utime(holder)
             os.link(holder, lock)
             break
         except FileNotFoundError:
-            continue  # the holder file was removed from outside: it is made again
+            with _holders_lock:  # the holder file was removed from outside: make it again
+                _holders.pop(target, None)
+            continue
         except FileExistsError:
             if _stale(lock, stale_after):
                 _break(lock)

@@ -173,12 +173,27 @@ class FolderIndex:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row else default
 
+    def raise_meta(self, key: str, at_least: int) -> None:
+        """Set the integer ``key`` to ``at_least`` unless it is already higher."""
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (key, str(at_least)),
+            )
+
     def next_modseq(self) -> int:
-        """Raise and return the folder's HIGHESTMODSEQ (inside a transaction)."""
+        """Raise and return the folder's HIGHESTMODSEQ (inside a transaction), in one
+        statement: an append's index write is on the path to its reply."""
         with self.transaction():
-            modseq = self.meta_int("highestmodseq", 1) + 1
-            self.set_meta(highestmodseq=modseq)
-            return modseq
+            raised = self._db.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+                " WHERE key = 'highestmodseq' RETURNING value"
+            ).fetchall()
+            if raised:
+                return int(raised[0][0])
+            self.set_meta(highestmodseq=2)
+            return 2
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (sqlite's PRAGMA data_version)."""

@@ -362,7 +362,8 @@ class FolderState:
         with self.lock:
             for p in finish:
                 if p.tmp is not None:
-                    os.rename(p.tmp, self.path / p.subdir / filename.Name(p.base, p.info).filename)
+                    name = filename.Name(p.base, p.info).filename
+                    os.rename(p.tmp, f"{self.dir_name}/{p.subdir}/{name}")
             if not finish:
                 sync_filesystem(self.path)
                 return []
@@ -404,8 +405,7 @@ class FolderState:
                 for uid, p in zip(uids, batch, strict=True)
             ]
             self.index.insert(new_rows)
-            uidnext = max(self.index.meta_int("uidnext", 1), current.next_uid)
-            self.index.set_meta(uidnext=uidnext)
+            self.index.raise_meta("uidnext", current.next_uid)
         if self.listing is not None:
             for row in new_rows:
                 self.listing.add(row.subdir, row.filename)
