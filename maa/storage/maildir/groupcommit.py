@@ -1,9 +1,11 @@
-"""Group commit: concurrent appends share one directory fsync and one uidlist write.
+"""Group commit: concurrent appends share their syncs and one uidlist write.
 
 Each writer has already written its own file. It then queues the file here; the first to
 find no commit running becomes the leader and commits everything queued at that moment as
 one batch, while later arrivals queue for the next batch. No writer is told it is done
-before the batch holding its file is durable.
+before the batch holding its file is durable. A batch whose items need two steps (a file's
+data synced before its name) is taken through them by two rounds, each round finishing the
+batch before it and starting the one after (see ``GroupCommit``).
 
 A writer either waits (``submit``) or is told later (``submit_async``, a Future). Waiting
 writers sleep on a lock of their own: the leader wakes the writers of its batch, and hands
