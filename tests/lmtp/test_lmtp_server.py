@@ -327,14 +327,15 @@ def test_a_delivery_started_in_the_reactor_is_answered_once_durable(
     )
     assert first["alice@example.test"][0] == 250
     syncing, release = threading.Event(), threading.Event()
-    real_sync = state.sync_filesystem
+    for name in ("sync_filesystem", "sync_file_data", "fsync_dir"):
+        real = getattr(state, name)
 
-    def held_sync(path: Path) -> None:
-        syncing.set()
-        assert release.wait(60)
-        real_sync(path)
+        def held(path: Path, real: Any = real) -> None:
+            syncing.set()
+            assert release.wait(60)
+            real(path)
 
-    monkeypatch.setattr(state, "sync_filesystem", held_sync)
+        monkeypatch.setattr(state, name, held)
     second = threads.deferToThread(
         lmtp_send, port, "s@example.test", ["alice@example.test", "carol"], MESSAGE
     )

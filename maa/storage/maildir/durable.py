@@ -45,6 +45,15 @@ def sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
+def sync_file_data(path: Path) -> None:
+    """Make one file's content durable (``fdatasync``)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,24 @@ pytestmark = pytest.mark.skipif(not CAN_SYNC_FILESYSTEM, reason="needs syncfs(2)
 
 MSG = b"Subject: begun\r\n\r\nbody\r\n"
 TIMEOUT = 30
+# The ways a commit round makes things durable: a whole filesystem, or one file and the
+# directories, when it has only a single new file or only names to sync.
+SYNCS = ("sync_filesystem", "sync_file_data", "fsync_dir")
+
+
+def hold_syncs(
+    monkeypatch: pytest.MonkeyPatch, syncing: threading.Event, release: threading.Event
+) -> None:
+    """Make every sync of a commit round wait for ``release`` (``syncing`` says one does)."""
+    for name in SYNCS:
+        real = getattr(state, name)
+
+        def held(path: Path, real: Callable[[Path], None] = real) -> None:
+            syncing.set()
+            assert release.wait(TIMEOUT)
+            real(path)
+
+        monkeypatch.setattr(state, name, held)
 
 
 def test_returns_before_the_sync_and_tells_the_uid_after_it(
@@ -27,14 +46,7 @@ def test_returns_before_the_sync_and_tells_the_uid_after_it(
     inbox = MaildirStore(root).folder(INBOX)
     syncing = threading.Event()
     release = threading.Event()
-    real_sync = state.sync_filesystem
-
-    def held_sync(path: Path) -> None:
-        syncing.set()
-        assert release.wait(TIMEOUT)
-        real_sync(path)
-
-    monkeypatch.setattr(state, "sync_filesystem", held_sync)
+    hold_syncs(monkeypatch, syncing, release)
     future = inbox.begin_append(MSG)
     assert future is not None
     assert syncing.wait(TIMEOUT)
@@ -58,7 +70,8 @@ def test_a_failed_commit_fails_the_future_and_leaves_no_file(
     def failing_sync(path: Path) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(state, "sync_filesystem", failing_sync)
+    for name in SYNCS:
+        monkeypatch.setattr(state, name, failing_sync)
     future = inbox.begin_append(MSG)
     assert future is not None
     with pytest.raises(OSError, match="Input/output"):
@@ -71,3 +84,26 @@ def test_a_failed_commit_fails_the_future_and_leaves_no_file(
     monkeypatch.undo()
     assert list(inbox.messages()) == []
     assert inbox.append(MSG) >= 1  # the folder goes on working
+
+
+def test_a_lone_message_syncs_its_own_file_and_directory_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing to share a round with, the data round fdatasyncs the one file and the
+    naming round fsyncs the uidlist and new/: cheaper than two syncfs of everything."""
+    root = tmp_path / "md"
+    inbox = MaildirStore(root).folder(INBOX)
+    calls: list[tuple[str, str]] = []
+    for name in SYNCS:
+        real = getattr(state, name)
+
+        def counted(path: Path, real: Callable[[Path], None] = real, name: str = name) -> None:
+            calls.append(
+                (name, Path(path).parent.name if name == "sync_file_data" else Path(path).name)
+            )
+            real(path)
+
+        monkeypatch.setattr(state, name, counted)
+    uid = inbox.append(MSG)
+    assert calls == [("sync_file_data", "tmp"), ("fsync_dir", "new")]
+    assert inbox.read(uid) == MSG
