@@ -270,3 +270,30 @@ def test_begin_deliver_refuses_too_large_and_leaves_unopened_details_to_deliver(
     )
     started = begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice+lists@x")
     assert started is not None and started.result(30).folder == "lists"
+
+
+def test_begin_deliver_hands_back_a_folder_removed_since_it_was_opened(
+    maa_config: Config,
+) -> None:
+    """A kept folder that was deleted, renamed or removed from outside: nothing is saved and
+    ``deliver`` (which opens the folder anew) is left to do it."""
+    import shutil
+
+    ctx = LocalContext(maa_config, KeptStores())
+    user = alice(maa_config)
+    store = ctx.stores.open(user)
+    store.ensure_defaults()
+    store.create_folder("lists")
+    lists = {"sender": "s@x", "recipient": "alice+lists@example.test"}
+    assert deliver(ctx, user, io.BytesIO(MESSAGE), **lists).folder == "lists"
+    store.rename_folder("lists", "old-lists")
+    assert begin_deliver(ctx, user, MESSAGE, **lists) is None
+    assert deliver(ctx, user, io.BytesIO(MESSAGE), **lists).folder == INBOX
+    assert len(messages(ctx, user, "old-lists")) == 1
+    # INBOX removed by hand while its handle is kept: made again by the next ``deliver``.
+    shutil.rmtree(Path(user.mail_location.split(":", 1)[1]))
+    assert begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice@example.test") is None
+    assert deliver(ctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice").ok
+    started = begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice@example.test")
+    assert started is not None and started.result(30).ok
+    assert len(messages(ctx, user)) == 2
