@@ -403,10 +403,10 @@ class FolderState:
             # The uidlist records, then the renames into new/ or cur/; no caller is told
             # its UID before both are durable. A record whose file did not survive a crash
             # is dropped by the next sync, a file without its record is given a new UID.
-            # (On ext4 the fsync of the uidlist commits the journal with the renames in
+            # (On ext4 the fdatasync of the uidlist commits the journal with the renames in
             # it, and those of the directories cost little.)
             if fresh:
-                uidlist.fsync_file(self.uidlist_path)
+                sync_file_data(self.uidlist_path)
             for subdir in sorted({p.subdir for p in batch}):
                 fsync_dir(self.path / subdir)
         if fresh:

@@ -168,7 +168,8 @@ def append(
     durable: bool = True,
 ) -> None:
     """Append the records of ``uids`` (already added to ``uidlist``); fsync unless the caller
-    will (``durable=False``, then call ``fsync_file`` before relying on it)."""
+    will (``durable=False``, then make it durable, e.g. ``durable.sync_file_data``, before
+    relying on it)."""
     if uidlist.needs_rewrite or not path.exists():
         rewrite(path, uidlist, owner)
         return
@@ -178,14 +179,6 @@ def append(
         os.write(fd, data)
         if durable:
             os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 

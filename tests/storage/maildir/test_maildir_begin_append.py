@@ -98,12 +98,15 @@ def test_a_lone_message_syncs_its_own_file_and_directory_only(
         real = getattr(state, name)
 
         def counted(path: Path, real: Callable[[Path], None] = real, name: str = name) -> None:
-            calls.append(
-                (name, Path(path).parent.name if name == "sync_file_data" else Path(path).name)
-            )
+            where = Path(path).relative_to(root)
+            calls.append((name, "tmp/*" if where.parent.name == "tmp" else str(where)))
             real(path)
 
         monkeypatch.setattr(state, name, counted)
     uid = inbox.append(MSG)
-    assert calls == [("sync_file_data", "tmp"), ("fsync_dir", "new")]
+    assert calls == [
+        ("sync_file_data", "tmp/*"),
+        ("sync_file_data", "dovecot-uidlist"),
+        ("fsync_dir", "new"),
+    ]
     assert inbox.read(uid) == MSG
