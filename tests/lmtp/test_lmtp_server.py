@@ -318,10 +318,19 @@ def test_a_delivery_started_in_the_reactor_is_answered_once_durable(
 
     from twisted.internet import threads
 
+    from maa.lmtp import server
     from maa.storage.maildir import durable, state
 
     if not durable.CAN_SYNC_FILESYSTEM:
         pytest.skip("needs syncfs(2)")
+    in_threads: list[str] = []  # recipients whose delivery ran in a delivery thread
+    real_deliver_one = server._deliver_one
+
+    def deliver_one(*args: Any) -> Any:
+        in_threads.append(args[4])
+        return real_deliver_one(*args)
+
+    monkeypatch.setattr(server, "_deliver_one", deliver_one)
     first = yield threads.deferToThread(
         lmtp_send, port, "s@example.test", ["alice@example.test"], MESSAGE
     )
@@ -349,3 +358,5 @@ def test_a_delivery_started_in_the_reactor_is_answered_once_durable(
     assert result["alice@example.test"][0] == 250 and result["carol"][0] == 250
     assert len(inbox_messages(ctx, user(ctx, "alice@example.test"))) == 2
     assert len(inbox_messages(ctx, user(ctx, "carol"))) == 1
+    # alice's second message took no thread; carol's first (her INBOX not yet open) did.
+    assert in_threads == ["alice@example.test", "carol"]

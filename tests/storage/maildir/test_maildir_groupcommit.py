@@ -20,6 +20,16 @@ R = TypeVar("R")
 TIMEOUT = 30
 
 
+def run_all(threads: list[threading.Thread]) -> None:
+    """Start the writers and wait for them all: none may be left waiting for a lead that
+    was never passed on."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert not any(t.is_alive() for t in threads)
+
+
 def one_step(commit: Callable[[list[T]], list[R]]) -> Callable[[list[T], list[T]], list[R]]:
     """A commit for items with no first step (nothing is ``staged``)."""
 
@@ -98,12 +108,7 @@ def test_many_writers_each_get_their_own_result() -> None:
             if group.submit((w, n)) != (w, n):
                 wrong.append((w, n))
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TIMEOUT)
-    assert not any(t.is_alive() for t in threads)  # the lead always passed on
+    run_all([threading.Thread(target=writer, args=(w,)) for w in range(8)])
     assert wrong == []
     assert sum(sizes) == 8 * 200
 
@@ -178,12 +183,7 @@ def test_the_lead_passes_between_waiting_writers_and_the_pool() -> None:
 
     futures: list[tuple[Future[tuple[int, int]], tuple[int, int]]] = []
     threads = [threading.Thread(target=waiting, args=(w,)) for w in range(4)]
-    threads += [threading.Thread(target=not_waiting, args=(w,)) for w in range(4, 8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TIMEOUT)
-    assert not any(t.is_alive() for t in threads)
+    run_all(threads + [threading.Thread(target=not_waiting, args=(w,)) for w in range(4, 8)])
     for future, item in futures:
         if future.result(TIMEOUT) != item:
             wrong.append(item)
@@ -234,12 +234,7 @@ def test_under_load_each_round_finishes_one_batch_and_starts_the_next() -> None:
             if group.submit((w, n)) != (w, n):
                 wrong.append(f"wrong result for {(w, n)}")
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TIMEOUT)
-    assert not any(t.is_alive() for t in threads)
+    run_all([threading.Thread(target=writer, args=(w,)) for w in range(8)])
     assert wrong == []
     finished = [item for finish, _ in rounds for item in finish]
     assert sorted(finished) == sorted((w, n) for w in range(8) for n in range(50))
