@@ -15,7 +15,8 @@ import io
 import os
 import threading
 import weakref
-from concurrent.futures import Future
+from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -344,6 +345,37 @@ def deliver(
     return delivery.saved(uid, target)
 
 
+class StartedDelivery:
+    """A delivery begun by ``begin_deliver``. ``saving`` is done once the message is durable
+    (or could not be saved), in the thread that synced it; ``outcome()``, called after that
+    in the caller's own thread, writes the delivery's log line and gives its result. The
+    thread that syncs a whole batch goes on to the next sync instead of writing the batch's
+    log lines."""
+
+    __slots__ = ("_finish", "saving")
+
+    def __init__(
+        self, saving: Future[Any], finish: Callable[[Future[Any]], DeliveryResult]
+    ) -> None:
+        self.saving = saving
+        self._finish = finish
+
+    def outcome(self) -> DeliveryResult:
+        """The result, once ``saving`` is done; raises what is not a storage failure."""
+        return self._finish(self.saving)
+
+    def result(self, timeout: float | None = None) -> DeliveryResult:
+        """Wait for ``saving`` here, then ``outcome()``: for a caller that may block."""
+        wait([self.saving], timeout)
+        return self.outcome()
+
+
+def _given(result: DeliveryResult) -> StartedDelivery:
+    done: Future[Any] = Future()
+    done.set_result(None)
+    return StartedDelivery(done, lambda _: result)
+
+
 def begin_deliver(
     ctx: DeliveryContext,
     user: MailUser,
@@ -355,13 +387,14 @@ def begin_deliver(
     extra_headers: bytes = b"",
     session: str | None = None,
     log_service: str = "lmtp",
-) -> Future[DeliveryResult] | None:
+) -> StartedDelivery | None:
     """``deliver`` of a small message held in memory, for a caller that must not wait for
-    the disk (the LMTP server's event loop): the message is written at once and the Future
-    gets the result, in another thread, once it is durable. None when that cannot be done
-    without waiting, having done nothing: the target folder was not opened by an earlier
-    delivery in this process (opening it may create the mailbox), or its storage cannot
-    save without blocking (``Folder.begin_append``). The caller then runs ``deliver``."""
+    the disk (the LMTP server's event loop): the message is written at once, and the
+    delivery's ``saving`` is done, in another thread, once it is durable. None when that
+    cannot be done without waiting, having done nothing: the target folder was not opened
+    by an earlier delivery in this process (opening it may create the mailbox), or its
+    storage cannot save without blocking (``Folder.begin_append``). The caller then runs
+    ``deliver``."""
     store = ctx.stores.open(user)
     box = _OPEN_FOLDERS.kept(store, _wanted_folder(ctx, recipient, folder))
     if box is None:
@@ -369,10 +402,8 @@ def begin_deliver(
     delivery, refused = _start(
         ctx, user, io.BytesIO(message), len(message), sender, recipient, session, log_service
     )
-    result: Future[DeliveryResult] = Future()
     if refused is not None:
-        result.set_result(refused)
-        return result
+        return _given(refused)
     target = box.name
     try:
         saving = box.begin_append(trace_headers(sender, recipient) + extra_headers + message)
@@ -380,22 +411,19 @@ def begin_deliver(
         _OPEN_FOLDERS.drop(store)  # deleted or renamed meanwhile: ``deliver`` opens it anew
         return None
     except (StorageError, OSError) as e:
-        result.set_result(delivery.failed(e, target))
-        return result
+        return _given(delivery.failed(e, target))
     if saving is None:
         return None
 
-    def saved(saving: Future[int]) -> None:
+    def finish(saving: Future[int]) -> DeliveryResult:
         error = saving.exception()
         if error is None:
-            result.set_result(delivery.saved(saving.result(), target))
-        elif isinstance(error, StorageError | OSError):
-            result.set_result(delivery.failed(error, target))
-        else:
-            result.set_exception(error)
+            return delivery.saved(saving.result(), target)
+        if isinstance(error, StorageError | OSError):
+            return delivery.failed(error, target)
+        raise error
 
-    saving.add_done_callback(saved)
-    return result
+    return StartedDelivery(saving, finish)
 
 
 def _split_detail(address: str, delimiter: str) -> tuple[str, str | None]:

@@ -285,7 +285,9 @@ class LmtpProtocol(Protocol, TimeoutMixin):
             )
         except Exception:
             return fail(Failure())
-        return None if started is None else self._threads.watch(started)
+        if started is None:
+            return None
+        return self._threads.watch(started.saving).addBoth(lambda _: started.outcome())
 
 
 def _deliver_one(
