@@ -297,3 +297,38 @@ def test_begin_deliver_hands_back_a_folder_removed_since_it_was_opened(
     started = begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice@example.test")
     assert started is not None and started.result(30).ok
     assert len(messages(ctx, user)) == 2
+
+
+def test_begin_deliver_logs_in_the_thread_that_reads_the_outcome(maa_config: Config) -> None:
+    """The thread that synced the batch only finishes ``saving``: the log line is written
+    by ``outcome()``, in the caller's thread, and it is written once."""
+    import threading
+
+    ctx = LocalContext(maa_config, KeptStores())
+    user = alice(maa_config)
+    args: dict[str, Any] = {"sender": "s@x", "recipient": "alice@example.test", "session": "S1"}
+    assert deliver(ctx, user, io.BytesIO(MESSAGE), **args).ok
+    logger = logging.getLogger("maa.lmtp")
+    threads: list[str] = []
+
+    class Recorded(Lines):
+        def emit(self, record: logging.LogRecord) -> None:
+            threads.append(record.threadName or "")
+            super().emit(record)
+
+    handler, old_level = Recorded(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        started = begin_deliver(ctx, user, MESSAGE, **args)
+        assert started is not None
+        uid = started.saving.result(30)
+        assert handler.lines == []
+        result = started.outcome()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert (result.code, result.uid) == (250, uid)
+    (line,) = handler.lines
+    assert line.endswith("saved mail to INBOX")
+    assert threads == [threading.current_thread().name]
