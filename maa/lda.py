@@ -16,7 +16,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -363,11 +363,6 @@ class StartedDelivery:
     def outcome(self) -> DeliveryResult:
         """The result, once ``saving`` is done; raises what is not a storage failure."""
         return self._finish(self.saving)
-
-    def result(self, timeout: float | None = None) -> DeliveryResult:
-        """Wait for ``saving`` here, then ``outcome()``: for a caller that may block."""
-        wait([self.saving], timeout)
-        return self.outcome()
 
 
 def _given(result: DeliveryResult) -> StartedDelivery:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +16,10 @@ from maa.auth import open_passwd_file
 from maa.auth.model import MailUser
 from maa.config import Config
 from maa.lda import (
+    DeliveryResult,
     LocalContext,
     LocalStores,
+    StartedDelivery,
     begin_deliver,
     deliver,
     resolve_recipient,
@@ -143,18 +148,30 @@ class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.lines: list[str] = []
+        self.threads: list[str] = []  # the thread that wrote each line
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
+        self.threads.append(record.threadName or "")
 
 
-def test_log_line_names_user_msgid_and_folder(lctx: LocalContext) -> None:
-    user = alice(lctx.config)
+@contextlib.contextmanager
+def lmtp_log() -> Iterator[Lines]:
+    """The ``maa.lmtp`` lines logged in the block, INFO and above."""
     logger = logging.getLogger("maa.lmtp")
     handler, old_level = Lines(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def test_log_line_names_user_msgid_and_folder(lctx: LocalContext) -> None:
+    user = alice(lctx.config)
+    with lmtp_log() as lines:
         deliver(
             lctx,
             user,
@@ -163,10 +180,7 @@ def test_log_line_names_user_msgid_and_folder(lctx: LocalContext) -> None:
             recipient="alice@example.test",
             session="S1",
         )
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-    (line,) = handler.lines
+    (line,) = lines.lines
     assert line.startswith("S1: alice@example.test: msgid=<id-1@example.test>, ")
     assert "from=<s@example.test>, to=<alice@example.test>, size=" in line
     assert line.endswith("saved mail to INBOX")
@@ -214,6 +228,12 @@ def test_trace_headers_cannot_be_split_by_envelope_text() -> None:
     assert block == b"Return-Path: <a  X-Evil: 1@x>\r\nDelivered-To: b c d@example.test\r\n"
 
 
+def outcome_of(started: StartedDelivery) -> DeliveryResult:
+    """Wait for a begun delivery's save, then read its outcome here."""
+    started.saving.result(30)
+    return started.outcome()
+
+
 class KeptStores:
     """One store per user for the whole test, as the server's ``StoreCache`` keeps them."""
 
@@ -239,7 +259,7 @@ def test_begin_deliver_waits_for_a_first_delivery_to_open_the_folder(
     assert deliver(ctx, user, io.BytesIO(MESSAGE), **args).ok
     started = begin_deliver(ctx, user, MESSAGE, extra_headers=b"Received: x\r\n", **args)
     assert started is not None
-    result = started.result(30)
+    result = outcome_of(started)
     assert (result.code, result.folder) == (250, INBOX)
     assert result.uid is not None
     box = ctx.stores.open(user).folder(INBOX)
@@ -261,7 +281,7 @@ def test_begin_deliver_refuses_too_large_and_leaves_unopened_details_to_deliver(
     assert deliver(ctx, user, io.BytesIO(b"Subject: s\r\n\r\n"), sender="", recipient="alice").ok
     started = begin_deliver(ctx, user, MESSAGE * 3, sender="s@x", recipient="alice@example.test")
     assert started is not None
-    assert started.result(30).code == 552
+    assert outcome_of(started).code == 552
     # A +detail folder not opened by an earlier delivery: ``deliver`` finds out if it exists.
     ctx.stores.open(user).create_folder("lists")
     assert begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice+lists@x") is None
@@ -269,7 +289,7 @@ def test_begin_deliver_refuses_too_large_and_leaves_unopened_details_to_deliver(
         "lists"
     )
     started = begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice+lists@x")
-    assert started is not None and started.result(30).folder == "lists"
+    assert started is not None and outcome_of(started).folder == "lists"
 
 
 def test_begin_deliver_hands_back_a_folder_removed_since_it_was_opened(
@@ -295,40 +315,24 @@ def test_begin_deliver_hands_back_a_folder_removed_since_it_was_opened(
     assert begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice@example.test") is None
     assert deliver(ctx, user, io.BytesIO(MESSAGE), sender="s@x", recipient="alice").ok
     started = begin_deliver(ctx, user, MESSAGE, sender="s@x", recipient="alice@example.test")
-    assert started is not None and started.result(30).ok
+    assert started is not None and outcome_of(started).ok
     assert len(messages(ctx, user)) == 2
 
 
 def test_begin_deliver_logs_in_the_thread_that_reads_the_outcome(maa_config: Config) -> None:
     """The thread that synced the batch only finishes ``saving``: the log line is written
     by ``outcome()``, in the caller's thread, and it is written once."""
-    import threading
-
     ctx = LocalContext(maa_config, KeptStores())
     user = alice(maa_config)
     args: dict[str, Any] = {"sender": "s@x", "recipient": "alice@example.test", "session": "S1"}
     assert deliver(ctx, user, io.BytesIO(MESSAGE), **args).ok
-    logger = logging.getLogger("maa.lmtp")
-    threads: list[str] = []
-
-    class Recorded(Lines):
-        def emit(self, record: logging.LogRecord) -> None:
-            threads.append(record.threadName or "")
-            super().emit(record)
-
-    handler, old_level = Recorded(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with lmtp_log() as log:
         started = begin_deliver(ctx, user, MESSAGE, **args)
         assert started is not None
         uid = started.saving.result(30)
-        assert handler.lines == []
+        assert log.lines == []
         result = started.outcome()
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
     assert (result.code, result.uid) == (250, uid)
-    (line,) = handler.lines
+    (line,) = log.lines
     assert line.endswith("saved mail to INBOX")
-    assert threads == [threading.current_thread().name]
+    assert log.threads == [threading.current_thread().name]
